@@ -1,0 +1,1 @@
+"""FaceRig: face detection, 478-point landmarks, crop geometry, masks."""

@@ -1,0 +1,1 @@
+"""Media and file I/O: audio, images, video (through imageio-ffmpeg's binary)."""

@@ -1,0 +1,72 @@
+"""Read any common audio (or a video's audio track) as 16 kHz mono float32.
+
+Decoding goes through the bundled ffmpeg so wav, mp3, m4a, flac, ogg and mp4
+all work the same way on every platform. Errors name the file and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import UserInputError
+from core.io.ffmpeg import run_ffmpeg
+
+SAMPLE_RATE = 16000
+MIN_DURATION = 0.3   # seconds; shorter narrations cannot drive a face
+SILENCE_DBFS = -55.0  # a narration whose loudest 100 ms is below this is silent
+
+
+@dataclass
+class Audio:
+    """Mono PCM at ``sample_rate`` plus where it came from."""
+
+    samples: np.ndarray  # float32 in [-1, 1]
+    sample_rate: int
+    path: str
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode to mono float32; raise UserInputError if it is not audio."""
+    path = Path(path)
+    if not path.exists():
+        raise UserInputError("audio file not found.", path, "Check the path.")
+    if path.is_dir():
+        raise UserInputError("is a folder, not an audio file.", path, "Pick an audio file.")
+    proc = run_ffmpeg(["-v", "error", "-i", str(path), "-vn", "-map", "0:a:0?", "-ac", "1",
+                       "-ar", str(sample_rate), "-f", "f32le", "-"])
+    data = np.frombuffer(proc.stdout, dtype=np.float32)
+    if proc.returncode != 0 or data.size == 0:
+        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        hint = reason[-1] if reason else "no audio stream"
+        raise UserInputError(
+            f"cannot read audio ({hint[:120]}).", path,
+            "Use a WAV, MP3, M4A, FLAC or OGG file, or a video with an audio track.",
+        )
+    return data.copy()
+
+
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> Audio:
+    """Load a narration and check it is long enough and not silent."""
+    samples = decode_audio(path, sample_rate)
+    if len(samples) < MIN_DURATION * sample_rate:
+        raise UserInputError(
+            f"audio is only {len(samples) / sample_rate:.2f} s long.", path,
+            f"Use a narration of at least {MIN_DURATION} s.",
+        )
+    hop = sample_rate // 10
+    n = len(samples) // hop
+    rms = np.sqrt(np.mean(samples[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
+    peak_db = 20 * np.log10(float(rms.max()) + 1e-12)
+    if peak_db < SILENCE_DBFS:
+        raise UserInputError(
+            f"audio is silent (loudest part {peak_db:.0f} dBFS).", path,
+            "Check the recording level or pick another file.",
+        )
+    return Audio(samples=samples, sample_rate=sample_rate, path=str(path))

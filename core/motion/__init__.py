@@ -1,0 +1,1 @@
+"""Audio-to-motion (A2M): speech, emotion and scene cues -> MotionTrack."""

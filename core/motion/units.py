@@ -1,0 +1,42 @@
+"""The named expression units shared by A2M, emotion mapping and renderers.
+
+A MotionTrack stores one weight per unit per frame (0 = rest, 1 = full).
+The geometry of each unit (a displacement field over the face mesh) lives in
+the renderer; this module only fixes names and order so tracks stay portable.
+Adding a unit appends to the list: existing track files keep their meaning
+because tracks store unit names, not indices.
+"""
+
+from __future__ import annotations
+
+# name -> (group, short description)
+UNITS: dict[str, tuple[str, str]] = {
+    # visemes (speech)
+    "jaw_open": ("viseme", "jaw drops, lips part (open vowels)"),
+    "lip_round": ("viseme", "lips round and push forward (oo, w, o)"),
+    "lip_stretch": ("viseme", "lips spread wide (ee, s)"),
+    "lip_close": ("viseme", "lips pressed shut (p, b, m)"),
+    "labiodental": ("viseme", "lower lip to upper teeth (f, v)"),
+    "tongue_show": ("viseme", "tongue tip visible (th, l)"),
+    # FACS-like action units (emotion, scene cues)
+    "brow_inner_up": ("au", "AU1 inner brow raiser"),
+    "brow_outer_up": ("au", "AU2 outer brow raiser"),
+    "brow_lower": ("au", "AU4 brow lowerer (knit brows)"),
+    "upper_lid_raise": ("au", "AU5 upper lid raiser (wide eyes)"),
+    "cheek_raise": ("au", "AU6 cheek raiser"),
+    "lid_tighten": ("au", "AU7 lid tightener"),
+    "nose_wrinkle": ("au", "AU9 nose wrinkler"),
+    "upper_lip_raise": ("au", "AU10 upper lip raiser"),
+    "lip_corner_pull": ("au", "AU12 lip corner puller (smile)"),
+    "lip_corner_depress": ("au", "AU15 lip corner depressor"),
+    "chin_raise": ("au", "AU17 chin raiser"),
+    "lip_press": ("au", "AU24 lip pressor"),
+    "eye_blink": ("au", "AU45 both eyes close"),
+    "eye_squint": ("au", "AU44 squint"),
+    "contempt_corner": ("au", "AU14 one-sided lip corner (contempt)"),
+}
+
+UNIT_NAMES: list[str] = list(UNITS)
+
+# Head pose columns in MotionTrack.head: degrees, then fractions of face width.
+HEAD_COLUMNS = ("yaw", "pitch", "roll", "tx", "ty", "scale")

@@ -1,0 +1,1 @@
+"""Renderers: one interface, a CPU mesh renderer and a CUDA diffusion renderer."""

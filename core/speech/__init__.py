@@ -1,0 +1,1 @@
+"""Speech analysis: acoustic features, voice activity, alignment, visemes."""
