@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.speech.features import AudioFeatures
-from core.tracks import EmotionTrack, MotionTrack
+from core.tracks import Alignment, EmotionTrack, MotionTrack
 
 LIP_LEAD_FRAMES = 1.0  # real lips lead the sound by ~1-2 frames at 25 fps
 
@@ -48,13 +48,15 @@ def mouth_from_audio(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.nd
     lo = np.percentile(feat.rms_db, 20)
     hi = np.percentile(feat.rms_db[feat.voiced], 95) if feat.voiced.any() else lo + 30
     loud = np.clip((db - lo) / max(hi - lo, 6.0), 0, 1)
-    jaw = np.clip(loud ** 1.3 * np.clip(voiced * 1.5, 0, 1), 0, 1)
+    # syllable-scale modulation: loudness above its own 300 ms average opens more
+    local = loud - 0.6 * _smooth(loud, fps * 0.3)
+    jaw = np.clip((0.45 * loud ** 1.5 + 0.9 * np.clip(local, 0, None)) * np.clip(voiced * 1.5, 0, 1), 0, 1)
     low = feat.at_fps(feat.low_ratio, fps, n)
     cen = feat.at_fps(feat.centroid, fps, n)
     med_c = float(np.median(feat.centroid[feat.voiced])) if feat.voiced.any() else 1500.0
     round_ = np.clip((low - 0.75) / 0.2, 0, 1) * jaw ** 0.5
     stretch = np.clip((cen - med_c) / (med_c + 1e-6), 0, 1) * np.clip(voiced, 0, 1) * 0.6
-    out = {"jaw_open": jaw * 0.9, "lip_round": round_ * 0.7, "lip_stretch": stretch}
+    out = {"jaw_open": jaw * 0.7, "lip_round": round_ * 0.7, "lip_stretch": stretch}
     return {k: _shift(_smooth(v, 0.6), LIP_LEAD_FRAMES) for k, v in out.items()}
 
 
@@ -139,8 +141,13 @@ def gaze_motion(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
 
 def audio_to_motion(feat: AudioFeatures, fps: float, n_frames: int,
                     emotion: EmotionTrack | None = None,
-                    settings: A2MSettings | None = None) -> MotionTrack:
-    """The acoustic A2M: every output series is deterministic for a seed."""
+                    settings: A2MSettings | None = None,
+                    alignment: Alignment | None = None) -> MotionTrack:
+    """The acoustic A2M: every output series is deterministic for a seed.
+
+    ``alignment`` is accepted for the phone-driven path; this acoustic path
+    does not use word timings.
+    """
     s = settings or A2MSettings()
     rng = np.random.default_rng(s.seed)
     track = MotionTrack.rest(n_frames, fps)

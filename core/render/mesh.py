@@ -22,7 +22,7 @@ from core.progress import CancelToken, Progress
 from core.render.base import RenderConditioning
 from core.render.mesh_units import build_unit_fields, combine
 from core.render.mouth import paint_mouth
-from core.render.warp import apply_field, backward_field
+from core.render.warp import MeshWarp, apply_field
 from core.tracks import MotionTrack
 
 
@@ -77,6 +77,8 @@ class MeshRenderer:
         self.pivot = np.array([pts[[234, 454], 0].mean(), pts[[234, 454], 1].mean(),
                                pts[:, 2].mean() + 0.55 * face_w])
         self._build_anchors(pts, n)
+        grid = max(16, n // self.settings.grid_div)
+        self.warp = MeshWarp(np.concatenate([pts[:, :2], self.anchor_pts]), n, grid)
         self.eye_w = (np.linalg.norm(pts[33, :2] - pts[133, :2]) + np.linalg.norm(pts[263, :2] - pts[362, :2])) / 2
         # skin tone for the mouth interior: cheeks
         cheeks = pts[[50, 280, 101, 330], :2].astype(int).clip(0, n - 1)
@@ -152,13 +154,10 @@ class MeshRenderer:
         dst_face = self.moved_landmarks(weights, head, gaze)
         anchors = np.column_stack([self.anchor_pts, self.anchor_z])
         dst_anchor = self._pose(anchors, head, self.anchor_w)[:, :2]
-        src = np.concatenate([self.rest[:, :2], self.anchor_pts])
-        dst = np.concatenate([dst_face, dst_anchor])
-        grid = max(16, self.n // self.settings.grid_div)
-        field = backward_field(src, dst, self.n, grid)
+        field = self.warp.field(np.concatenate([dst_face, dst_anchor]))
         out = apply_field(self.src, field, self.n)
         tongue = float(weights[self.tongue_i])
-        paint_mouth(out, dst_face, self.rest[:, :2], self.face_scale, self.skin, tongue)
+        paint_mouth(out, dst_face, self.rest[:, :2], self.face_scale, self.skin, tongue, self.src)
         return out
 
     def composite(self, crop: np.ndarray) -> np.ndarray:

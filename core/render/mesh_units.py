@@ -20,9 +20,13 @@ from core.motion.units import UNIT_NAMES
 
 EYE_PAIRS_R = [(246, 7), (161, 163), (160, 144), (159, 145), (158, 153), (157, 154), (173, 155)]
 EYE_PAIRS_L = [(466, 249), (388, 390), (387, 373), (386, 374), (385, 380), (384, 381), (398, 382)]
-# skin between the upper lid and the brow that is dragged down by a closing lid
-LID_SKIN_R = [30, 29, 27, 28, 56, 190, 247, 225, 224, 223, 222, 221, 189]
-LID_SKIN_L = [260, 259, 257, 258, 286, 414, 467, 445, 444, 443, 442, 441, 413]
+# Rings of skin above each eye. mediapipe's upper-lid points sit low on the
+# visible opening, so a closing lid must drag these rings down too, or the
+# top of the eye would be pulled back into view over the closed lid.
+LID_RING2_R = [247, 30, 29, 27, 28, 56, 190]
+LID_RING3_R = [113, 225, 224, 223, 222, 221, 189]
+LID_RING2_L = [467, 260, 259, 257, 258, 286, 414]
+LID_RING3_L = [342, 445, 444, 443, 442, 441, 413]
 LOWER_LID_R = [163, 144, 145, 153, 154, 155, 7, 33, 133]
 LOWER_LID_L = [390, 373, 374, 380, 381, 382, 249, 263, 362]
 CHEEK_R = [50, 101, 118, 117, 123, 116, 111, 100, 36, 205, 187]
@@ -100,7 +104,7 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
         return {i: np.array([-(c[i, 0] - mouth_c[0]) * amount, 0.0]) for i in L.LIPS_OUTER + L.LIPS_INNER}
 
     # jaw_open: lower lip, chin and jaw drop; upper face pinned
-    drv = {i: np.array([0.0, 0.26]) for i in lower}
+    drv = {i: np.array([0.0, 0.22]) for i in lower}
     drv.update({i: np.array([0.0, 0.16]) for i in CHIN})
     for i in (61, 291, 78, 308):
         drv[i] = np.array([-(c[i, 0] - mouth_c[0]) * 0.06, 0.11])
@@ -157,11 +161,20 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
                 d[lo] = np.array([0.0, -gap * low_amt])
         return d
 
-    blink = lids(0.92, 0.08)
-    for i in LID_SKIN_R + LID_SKIN_L:
-        blink[i] = np.array([0.0, 0.025])
-    for i in IRISES:
-        blink[i] = np.array([0.0, 0.012])
+    # Blink: everything above the eye slides onto one closing line a little
+    # above the lower lid, nearer points further, so rows never cross.
+    blink = {}
+    for pairs, lower_lid, ring2, ring3 in ((EYE_PAIRS_R, LOWER_LID_R, LID_RING2_R, LID_RING3_R),
+                                           (EYE_PAIRS_L, LOWER_LID_L, LID_RING2_L, LID_RING3_L)):
+        order = np.argsort(c[lower_lid, 0])
+        lx, ly = c[lower_lid, 0][order], c[lower_lid, 1][order]
+        gap = float(np.mean([c[lo, 1] - c[u, 1] for u, lo in pairs]))
+        for u, lo in pairs:
+            blink[lo] = np.array([0.0, -0.1 * gap])
+        for ring, share in ([u for u, _ in pairs], 0.98), (ring2, 0.95), (ring3, 0.35):
+            for i in ring:
+                closed_y = np.interp(c[i, 0], lx, ly) - 0.1 * gap
+                blink[i] = np.array([0.0, max(closed_y - c[i, 1], 0.0) * share])
     fields["eye_blink"] = _falloff(c, blink, set(), 0.08)
     fields["eye_squint"] = _falloff(c, lids(0.25, 0.35), set(), 0.1)
     widen = {u: np.array([0.0, -0.035]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for u, _ in p}
@@ -203,8 +216,24 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
     drv.update({i: np.array([0.0, -g * 0.5]) for i in L.LOWER_LIP_INNER})
     fields["lip_press"] = _falloff(c, drv, above_nose | EYE_RING, 0.12)
 
+    for name in UNIT_NAMES:
+        _irises_follow_lids(c, fields[name])
     stack = np.stack([fields[name] for name in UNIT_NAMES]).astype(np.float32)
     return f, stack
+
+
+def _irises_follow_lids(c: np.ndarray, field: np.ndarray) -> None:
+    """Iris points move with the lids in proportion to where they sit between them.
+
+    Otherwise a closing lid would pass over fixed iris control points and the
+    warp would pull the iris back out over the closed lid.
+    """
+    for iris, (up, lo) in ((L.RIGHT_IRIS, (159, 145)), (L.LEFT_IRIS, (386, 374))):
+        span = c[lo, 1] - c[up, 1]
+        if span <= 1e-6:
+            continue
+        t = np.clip((c[iris, 1] - c[up, 1]) / span, 0.0, 1.0)[:, None]
+        field[iris] = (1 - t) * field[up] + t * field[lo]
 
 
 def combine(fields: np.ndarray, weights: np.ndarray, jaw_index: int, close_index: int) -> np.ndarray:

@@ -34,8 +34,15 @@ def _lip_curve(pts: np.ndarray, idx: list[int], xs: np.ndarray) -> np.ndarray:
 
 
 def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: float,
-                skin_rgb: np.ndarray, tongue: float = 0.0) -> None:
-    """Paint the interior in place. dst/src: (478, 2) moved/rest landmarks."""
+                skin_rgb: np.ndarray, tongue: float = 0.0,
+                rest_image: np.ndarray | None = None) -> None:
+    """Paint the interior in place. dst/src: (478, 2) moved/rest landmarks.
+
+    With ``rest_image`` and a portrait whose lips are parted, the visible
+    teeth are reused: the upper half of the rest opening travels with the
+    upper lip, the lower half with the lower lip, and only the gap that
+    opens between them is painted.
+    """
     inner_t = smooth_contour(dst[L.LIPS_INNER, :2])
     inner_s = src[L.LIPS_INNER, :2]
     area_t = _area(inner_t)
@@ -63,8 +70,8 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     depth = 1 - np.abs((ys - top) / gap * 2 - 1)               # 1 mid-cavity, 0 at lips
 
     lum = float(np.clip(skin_rgb.mean() / 180.0, 0.35, 1.3))
-    cavity = np.array([70, 22, 26], np.float32) * lum
-    shade = (0.35 + 0.65 * (1 - depth) ** 0.8) * (1 - 0.45 * across)
+    cavity = np.array([105, 38, 42], np.float32) * lum
+    shade = (0.45 + 0.55 * (1 - depth) ** 0.8) * (1 - 0.35 * across)
     img = cavity[None, None, :] * shade[..., None]
 
     # tongue: a rounded mound rising from the lower lip
@@ -76,21 +83,52 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     img = img * (1 - t_mask[..., None]) + (tongue_rgb * 0.85)[None, None] * (t_shade * t_mask)[..., None]
 
     # teeth: upper row hangs from the upper lip, lower row shows when wide open
+    if rest_image is not None and np.median(
+            _lip_curve(src, [78] + L.LOWER_LIP_INNER + [308], xs)
+            - _lip_curve(src, [78] + L.UPPER_LIP_INNER + [308], xs)) > 0.02 * scale:
+        tooth_h = 0.0  # the portrait's own teeth are reused below
     tooth_h = 0.06 * scale
     teeth_rgb = np.array([205, 198, 186], np.float32) * min(lum, 1.05)
-    up_m = np.clip((top + tooth_h - ys) / 1.2, 0, 1) * (ys >= top - 1)
-    low_h = np.clip((gap - 0.16 * scale) * 0.5, 0, 0.04 * scale)
+    up_m = np.clip((top + tooth_h - ys) / 1.2, 0, 1) * (ys >= top - 1) * (tooth_h > 0)
+    low_h = np.clip((gap - 0.16 * scale) * 0.5, 0, 0.04 * scale) * (tooth_h > 0)
     lo_m = np.clip((ys - (bot - low_h)) / 1.2, 0, 1) * (low_h > 0.5)
     edge = 1 - across ** 3
-    t_shade = (0.62 + 0.38 * edge) * (0.8 + 0.2 * np.clip((top + tooth_h - ys) / tooth_h, 0, 1))
+    t_shade = (0.62 + 0.38 * edge) * (0.8 + 0.2 * np.clip((top + tooth_h - ys) / max(tooth_h, 1e-3), 0, 1))
     gaps = 0.88 + 0.12 * np.abs(np.cos((xs[None, :] - cx) / (0.06 * scale) * np.pi))
     teeth = teeth_rgb[None, None] * (t_shade * gaps)[..., None]
     img = img * (1 - up_m[..., None]) + teeth * up_m[..., None]
     img = img * (1 - lo_m[..., None]) + teeth * 0.85 * lo_m[..., None]
 
+    rest_gap = float(np.median(_lip_curve(src, [78] + L.LOWER_LIP_INNER + [308], xs)
+                               - _lip_curve(src, [78] + L.UPPER_LIP_INNER + [308], xs)))
+    if rest_image is not None and rest_gap > 0.02 * scale:
+        img = _reuse_rest_mouth(img, rest_image, dst, src, xs, ys, x0, y0)
     alpha = (mask * fresh)[..., None]
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     frame[y0:y1, x0:x1] = np.clip(roi * (1 - alpha) + img * alpha, 0, 255).astype(np.uint8)
+
+
+def _reuse_rest_mouth(img: np.ndarray, rest: np.ndarray, dst: np.ndarray, src: np.ndarray,
+                      xs: np.ndarray, ys: np.ndarray, x0: int, y0: int) -> np.ndarray:
+    """Carry the rest opening's upper half with the upper lip, lower with the lower."""
+    import cv2
+
+    up_idx = [78] + L.UPPER_LIP_INNER + [308]
+    lo_idx = [78] + L.LOWER_LIP_INNER + [308]
+    top_s, bot_s = _lip_curve(src, up_idx, xs), _lip_curve(src, lo_idx, xs)
+    out = img.copy()
+    for idx, lo_bound, hi_bound in ((up_idx, top_s, (top_s + bot_s) / 2),
+                                    (lo_idx, (top_s + bot_s) / 2, bot_s)):
+        d = dst[idx, :2] - src[idx, :2]
+        order = np.argsort(dst[idx, 0])
+        dx = np.interp(xs, dst[idx, 0][order], d[order, 0])
+        dy = np.interp(xs, dst[idx, 0][order], d[order, 1])
+        sx = np.broadcast_to(xs[None, :] - dx[None, :], (len(ys), len(xs))).astype(np.float32) - 0.5
+        sy = (ys - dy[None, :]).astype(np.float32) - 0.5
+        valid = (sy + 0.5 >= lo_bound[None, :] - 0.5) & (sy + 0.5 <= hi_bound[None, :] + 0.5)
+        sample = cv2.remap(rest, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        out[valid] = sample[valid]
+    return out
 
 
 def smooth_contour(poly: np.ndarray, per_edge: int = 4) -> np.ndarray:

@@ -64,14 +64,50 @@ def _chunk_features(x: np.ndarray, sr: int) -> tuple[np.ndarray, ...]:
     return rms_db, centroid, flat, low
 
 
-def _pitch(x: np.ndarray, sr: int) -> np.ndarray:
-    import librosa
+def _pitch(x: np.ndarray, sr: int, fmin: float = 65.0, fmax: float = 450.0,
+           threshold: float = 0.15) -> np.ndarray:
+    """YIN pitch per 10 ms hop, vectorised with numpy (no librosa import).
 
-    hop = int(sr * HOP_S)
-    f0 = librosa.yin(x, fmin=65, fmax=450, sr=sr, frame_length=1024, hop_length=hop,
-                     trough_threshold=0.1)
-    # yin always answers; analyse_audio keeps only voiced, periodic frames
-    return f0.astype(np.float32)
+    Difference function from FFT autocorrelation and running energies, the
+    cumulative-mean normalisation, the first dip under ``threshold`` (else
+    the global minimum), refined by parabolic interpolation.
+    """
+    hop, frame = int(sr * HOP_S), 1024
+    if len(x) < frame:
+        x = np.pad(x, (0, frame - len(x)))
+    n = 1 + (len(x) - frame) // hop
+    frames = x[np.arange(frame)[None, :] + hop * np.arange(n)[:, None]].astype(np.float64)
+    tmin, tmax = int(sr / fmax), min(int(sr / fmin), frame // 2)
+    w = frame - tmax  # integration window
+    spec = np.fft.rfft(frames, 2 * frame, axis=1)
+    head = np.fft.rfft(frames[:, :w], 2 * frame, axis=1)
+    ac = np.fft.irfft(np.conj(head) * spec, axis=1)[:, : tmax + 1]  # sum_j x_j x_{j+t}, j < w
+    sq = np.concatenate([np.zeros((n, 1)), np.cumsum(frames ** 2, axis=1)], axis=1)
+    e0 = sq[:, w][:, None]
+    lags = np.arange(tmax + 1)
+    et = sq[:, lags + w] - sq[:, lags]
+    d = np.maximum(e0 + et - 2 * ac, 0)
+    cm = np.cumsum(d[:, 1:], axis=1) / np.arange(1, tmax + 1)
+    dn = np.ones_like(d)
+    dn[:, 1:] = d[:, 1:] / np.maximum(cm, 1e-12)
+    band = dn[:, tmin: tmax]
+    below = band < threshold
+    first = np.where(below.any(1), below.argmax(1), band.argmin(1))
+    # walk to the bottom of the first dip
+    idx = first + tmin
+    for _ in range(8):
+        nxt = np.minimum(idx + 1, tmax)
+        better = dn[np.arange(n), nxt] < dn[np.arange(n), idx]
+        idx = np.where(better, nxt, idx)
+    a, b, c = (dn[np.arange(n), np.clip(idx + k, 1, tmax)] for k in (-1, 0, 1))
+    denom = a - 2 * b + c
+    shift = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / denom, 0.0)
+    period = idx + np.clip(shift, -1, 1)
+    f0 = sr / np.maximum(period, 1)
+    f0[dn[np.arange(n), idx] > 0.5] = 0.0  # aperiodic
+    # centre frames on the 10 ms grid used by the other features (offset frame/2 - WIN/2)
+    pad = (frame - WIN) // 2 // hop
+    return np.concatenate([np.full(pad, f0[0] if n else 0.0), f0]).astype(np.float32)
 
 
 def analyse_audio(samples: np.ndarray, sr: int, *, progress: Progress = no_progress,
@@ -87,7 +123,7 @@ def analyse_audio(samples: np.ndarray, sr: int, *, progress: Progress = no_progr
         seg = samples[start:start + chunk + WIN - hop]
         feats = _chunk_features(seg, sr)
         n_keep = min(len(feats[0]), int(np.ceil(min(chunk, len(samples) - start) / hop)))
-        f0 = _pitch(np.pad(seg, (0, max(0, 1024 - len(seg)))), sr)[:n_keep]
+        f0 = _pitch(seg, sr)[:n_keep]
         f0 = np.pad(f0, (0, n_keep - len(f0)), constant_values=0)
         parts.append(tuple(f[:n_keep] for f in feats) + (f0,))
         progress("audio features", min(start + chunk, total), total)

@@ -1,0 +1,266 @@
+"""The ``synchrorama`` command line.
+
+``render`` lives here; other subcommands are provided by their feature
+modules (``configure_*``/``run_*`` pairs) and imported only when used, so
+``synchrorama render`` starts without loading torch or the eval models.
+Exit codes: 0 ok, 1 internal error (log path printed), 2 bad input,
+130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import re
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from core import __version__
+from core.errors import Cancelled, UserInputError
+
+# subcommand -> (module, configure function, run function, help)
+COMMANDS: dict[str, tuple[str, str, str, str]] = {
+    "analyze": ("core.emotion.commands", "configure_analyze", "run_analyze",
+                "analyse a narration's emotion (SER, text, prosody)"),
+    "train-ser": ("core.emotion.commands", "configure_train_ser", "run_train_ser",
+                  "train the speech-emotion model"),
+    "eval": ("core.eval.commands", "configure_eval", "run_eval",
+             "measure lip-sync, identity, expression and motion of a video"),
+    "suggest-scenes": ("core.scene.commands", "configure_suggest", "run_suggest",
+                       "suggest scene descriptions for a narration"),
+    "train-avatar": ("core.render.diffusion.commands", "configure_train_avatar", "run_train_avatar",
+                     "train a diffusion avatar on your own talking footage"),
+    "train": ("core.render.diffusion.commands", "configure_train", "run_train",
+              "train a general diffusion model on a dataset folder"),
+    "models": ("core.models", "configure_models", "run_models", "list installed models"),
+}
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+log = logging.getLogger("synchrorama")
+
+
+def parse_time(text: str) -> float:
+    """Seconds from '12.5', '1:02' or '01:02.5'."""
+    text = text.strip()
+    if ":" in text:
+        m, s = text.rsplit(":", 1)
+        return int(m) * 60 + float(s)
+    return float(text)
+
+
+def parse_scene(spec: str):
+    """'START-END: text' -> SceneSegment (times in seconds or mm:ss)."""
+    from core.tracks import SceneSegment
+
+    m = re.match(r"^\s*([\d:.]+)\s*-\s*([\d:.]+)\s*:\s*(.+)$", spec)
+    if not m:
+        raise UserInputError(f"cannot read scene '{spec}'.", None,
+                             "Write it as START-END: text, e.g. \"0-3.5: smiles and nods\".")
+    start, end = parse_time(m.group(1)), parse_time(m.group(2))
+    if end <= start:
+        raise UserInputError(f"scene '{spec}' ends before it starts.", None, "Swap the times.")
+    return SceneSegment(start=start, end=end, text=m.group(3).strip(), source="user")
+
+
+def read_script(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise UserInputError("script file not found.", path, "Check the path.") from None
+        except UnicodeDecodeError:
+            raise UserInputError("script is not UTF-8 text.", path, "Save it as UTF-8 text.") from None
+    return value.strip()
+
+
+def configure_render(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--image", type=Path, help="portrait (default: the embedded sample)")
+    p.add_argument("--audio", type=Path, help="narration audio or video (default: the sample)")
+    p.add_argument("--script", help="the narration's text, or @FILE")
+    p.add_argument("--emotion", default="auto", help="auto, or force: neutral, happy, sad, angry, "
+                   "surprised, fearful, disgusted, contempt")
+    p.add_argument("--emotion-strength", type=float, default=1.0)
+    p.add_argument("--emotion-curve", help="keyframed emotion curves (JSON from the app)")
+    p.add_argument("--scene", action="append", default=[], metavar="'START-END: text'",
+                   help="a scene description segment (repeatable)")
+    p.add_argument("--scenes", type=Path, help="scene segments file (JSON)")
+    p.add_argument("--renderer", default="mesh", choices=["mesh", "diffusion"])
+    p.add_argument("--avatar", help="diffusion avatar/model name (with --renderer diffusion)")
+    p.add_argument("--size", type=int, default=512, help="face-crop render resolution (px)")
+    p.add_argument("--max-output", type=int, default=0,
+                   help="cap the output's long side (default: the portrait's full size)")
+    p.add_argument("--fps", type=float, default=25.0)
+    p.add_argument("--crf", type=int, default=18, help="x264 quality (lower is better)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--face", type=int, help="which face when there are several (0 = largest)")
+    p.add_argument("--save-tracks", type=Path, help="write every intermediate track as JSON")
+    p.add_argument("--load-tracks", type=Path, help="render from saved tracks without re-analysing")
+    p.add_argument("--no-cache", action="store_true", help="do not reuse cached analysis")
+    p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
+    p.add_argument("-o", "--output", type=Path, default=Path("out/sample.mp4"))
+
+
+def _load_scene_file(path: Path):
+    from core.tracks import SceneTrack
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserInputError("scenes file not found.", path, "Check the path.") from None
+    except (ValueError, UnicodeDecodeError):
+        raise UserInputError("scenes file is not valid JSON.", path,
+                             'Use {"segments": [{"start": 0, "end": 2, "text": "..."}]}.') from None
+    try:
+        return SceneTrack.from_dict(data if isinstance(data, dict) else {"segments": data}).segments
+    except TypeError:
+        raise UserInputError("scenes file has unexpected fields.", path,
+                             'Use {"segments": [{"start": 0, "end": 2, "text": "..."}]}.') from None
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from core.pipeline import RenderRequest, render
+    from core.progress import CancelToken
+
+    scenes = [parse_scene(s) for s in args.scene]
+    if args.scenes:
+        scenes += _load_scene_file(args.scenes)
+    if args.size < 64 or args.size > 4096:
+        raise UserInputError(f"--size {args.size} is out of range.", None, "Use 64..4096 (512 is typical).")
+    if not 1 <= args.fps <= 120:
+        raise UserInputError(f"--fps {args.fps} is out of range.", None, "Use 1..120 (25 is typical).")
+    if args.output.suffix.lower() != ".mp4":
+        raise UserInputError("the output must be an .mp4 file.", args.output, "Name it OUT.mp4.")
+    options = {"avatar": args.avatar} if args.renderer == "diffusion" else {}
+    req = RenderRequest(
+        image=args.image, audio=args.audio, script=read_script(args.script), output=args.output,
+        emotion=args.emotion, emotion_strength=args.emotion_strength,
+        emotion_curve=args.emotion_curve, scenes=scenes, renderer=args.renderer,
+        renderer_options=options, size=args.size, fps=args.fps, seed=args.seed, face=args.face,
+        max_output=args.max_output, crf=args.crf, save_tracks=args.save_tracks,
+        load_tracks=args.load_tracks, use_cache=not args.no_cache,
+    )
+    cancel = CancelToken()
+    bar = ProgressBar()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    t0 = time.perf_counter()
+    try:
+        result = render(req, progress=bar, cancel=cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    for w in result.warnings:
+        print(f"note: {w}", file=sys.stderr)
+    print(f"wrote {result.output} ({result.frames} frames, {result.duration:.1f} s, "
+          f"{result.width}x{result.height}) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if args.json:
+        print(json.dumps({**result.__dict__, "seconds": round(time.perf_counter() - t0, 3)}))
+    return EXIT_OK
+
+
+class ProgressBar:
+    """One stderr line per stage: a bar on a terminal, sparse lines otherwise."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.stage = None
+        self.t_stage = time.perf_counter()
+        self.last = 0.0
+        self.last_pct = -1
+
+    def __call__(self, stage: str, done: float, total: float) -> None:
+        now = time.perf_counter()
+        if stage != self.stage:
+            if self.stage is not None and self.tty:
+                self.stream.write("\n")
+            self.stage, self.t_stage, self.last_pct = stage, now, -1
+        frac = min(1.0, done / total) if total else 1.0
+        pct = int(frac * 100)
+        if self.tty:
+            if now - self.last < 0.1 and frac < 1:
+                return
+            eta = (now - self.t_stage) / frac * (1 - frac) if frac > 0 else 0
+            bar = "#" * (pct // 4) + "-" * (25 - pct // 4)
+            self.stream.write(f"\r{stage:<16} [{bar}] {pct:3d}%  ETA {eta:5.1f}s")
+        elif pct // 10 != self.last_pct // 10 or frac >= 1 and self.last_pct < 100:
+            self.stream.write(f"{stage}: {pct}%\n")
+        self.last_pct, self.last = pct, now
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.stage is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="synchrorama", description="SynchroRaMa Studio command line")
+    parser.add_argument("--version", action="version", version=f"synchrorama {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("render", help="render a talking-face video")
+    configure_render(p)
+    p.set_defaults(_run=run_render)
+    for name, (module, conf, run, help_) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_)
+        if only is not None and name != only:
+            continue  # configure only the command being run: keeps start-up light
+        try:
+            mod = importlib.import_module(module)
+            getattr(mod, conf)(sp)
+            sp.set_defaults(_run=getattr(mod, run))
+        except (ImportError, AttributeError):
+            sp.set_defaults(_run=_unavailable(name))
+    return parser
+
+
+def _unavailable(name: str):
+    def run(args: argparse.Namespace) -> int:
+        print(f"error: '{name}' is not available in this build yet.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return run
+
+
+def _log_file() -> Path:
+    from core.paths import log_dir
+
+    d = log_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    return d / "synchrorama.log"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=command)
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return int(args._run(args) or 0)
+    except UserInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (Cancelled, KeyboardInterrupt):
+        print("cancelled: nothing was written.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except Exception:  # noqa: BLE001 - last line of defence: log, point at the log
+        path = _log_file()
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} synchrorama {' '.join(argv)}\n")
+            f.write(traceback.format_exc())
+        print(f"internal error: {traceback.format_exc().strip().splitlines()[-1]}\n"
+              f"details were written to {path}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Acoustic features for speech emotion recognition, numpy + scipy only.
+
+Frame features are computed once per recording at 100 Hz; a classifier
+window (utterance in training, ~2 s sliding window at run time) is then
+summarised by statistics over its speech frames. Keeping the two steps apart
+makes sliding-window inference cheap: no spectrum is computed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SR = 16000
+HOP = 160          # 10 ms
+N_FFT = 512        # 32 ms
+N_MELS = 40
+N_MFCC = 20
+
+
+@dataclass
+class FrameFeatures:
+    """Per-10 ms frame descriptors of one recording."""
+
+    logmel: np.ndarray   # (T, N_MELS) dB
+    mfcc: np.ndarray     # (T, N_MFCC)
+    rms_db: np.ndarray   # (T,)
+    centroid: np.ndarray # (T,) kHz
+    rolloff: np.ndarray  # (T,) kHz
+    flatness: np.ndarray # (T,) log10
+    zcr: np.ndarray      # (T,)
+    f0: np.ndarray       # (T,) semitones re 55 Hz, nan where unvoiced
+
+    @property
+    def n(self) -> int:
+        return len(self.rms_db)
+
+
+_mel_cache: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def _mel_filters(sr: int = SR, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
+    """Slaney-style triangular mel filterbank (HTK mel scale), built once."""
+    key = (sr, n_fft, n_mels)
+    if key not in _mel_cache:
+        def hz2mel(f):
+            return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+        def mel2hz(m):
+            return 700.0 * (10 ** (np.asarray(m) / 2595.0) - 1.0)
+
+        freqs = np.fft.rfftfreq(n_fft, 1 / sr)
+        pts = mel2hz(np.linspace(hz2mel(60.0), hz2mel(7600.0), n_mels + 2))
+        fb = np.zeros((n_mels, len(freqs)), np.float32)
+        for i in range(n_mels):
+            lo, c, hi = pts[i], pts[i + 1], pts[i + 2]
+            up = (freqs - lo) / (c - lo)
+            down = (hi - freqs) / (hi - c)
+            fb[i] = np.maximum(0, np.minimum(up, down)) * (2.0 / (hi - lo))
+        _mel_cache[key] = fb
+    return _mel_cache[key]
+
+
+def _dct_matrix(n_in: int = N_MELS, n_out: int = N_MFCC) -> np.ndarray:
+    k = np.arange(n_out)[:, None]
+    n = np.arange(n_in)[None, :]
+    m = np.cos(np.pi / n_in * (n + 0.5) * k) * np.sqrt(2.0 / n_in)
+    m[0] /= np.sqrt(2.0)
+    return m.astype(np.float32)
+
+
+def _yin_f0(x: np.ndarray, sr: int, n: int) -> np.ndarray:
+    """Pitch per frame in semitones re 55 Hz (nan if unvoiced), via librosa's pyin-free YIN."""
+    import librosa
+
+    if len(x) < 1024:
+        x = np.pad(x, (0, 1024 - len(x)))
+    f0 = librosa.yin(x, fmin=70, fmax=500, sr=sr, frame_length=1024, hop_length=HOP,
+                     trough_threshold=0.1, center=True)
+    f0 = np.asarray(f0, np.float32)[:n]
+    if len(f0) < n:
+        f0 = np.pad(f0, (0, n - len(f0)), constant_values=np.nan)
+    return f0
+
+
+def frame_features(samples: np.ndarray, sr: int = SR) -> FrameFeatures:
+    """All 100 Hz frame descriptors of a 16 kHz mono recording."""
+    x = np.asarray(samples, np.float32)
+    if sr != SR:
+        raise ValueError("frame_features expects 16 kHz audio")
+    pad = N_FFT // 2
+    xp = np.pad(x, (pad, pad), mode="reflect" if len(x) > pad else "constant")
+    n = max(1, 1 + (len(xp) - N_FFT) // HOP)
+    idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n)[:, None]
+    raw = xp[idx]
+    frames = raw * np.hanning(N_FFT).astype(np.float32)[None, :]
+    power = (np.abs(np.fft.rfft(frames, axis=1)) ** 2).astype(np.float32) + 1e-10
+    freqs = np.fft.rfftfreq(N_FFT, 1 / sr).astype(np.float32)
+    mel = power @ _mel_filters().T
+    logmel = 10 * np.log10(mel + 1e-10)
+    mfcc = logmel @ _dct_matrix().T
+    rms_db = 10 * np.log10(np.mean(raw[:, pad // 2: pad // 2 + 400] ** 2, axis=1) + 1e-10)
+    total = power.sum(1)
+    centroid = (power * freqs[None, :]).sum(1) / total / 1000.0
+    cum = np.cumsum(power, 1)
+    rolloff = freqs[np.argmax(cum >= 0.85 * total[:, None], axis=1)] / 1000.0
+    flat = (np.mean(np.log(power), 1) - np.log(np.mean(power, 1))) / np.log(10)
+    sign = np.signbit(raw[:, pad // 2: pad // 2 + 400])
+    zcr = np.mean(sign[:, 1:] != sign[:, :-1], axis=1)
+    f0 = _yin_f0(x, sr, n)
+    # YIN answers everywhere; keep frames that are loud enough and tonal.
+    loud = rms_db > (np.percentile(rms_db, 95) - 30.0)
+    tonal = flat < -1.2
+    f0_st = np.where(loud & tonal & np.isfinite(f0) & (f0 > 0),
+                     12 * np.log2(np.maximum(f0, 1.0) / 55.0), np.nan).astype(np.float32)
+    return FrameFeatures(logmel.astype(np.float32), mfcc.astype(np.float32),
+                         rms_db.astype(np.float32), centroid.astype(np.float32),
+                         rolloff.astype(np.float32), flat.astype(np.float32),
+                         zcr.astype(np.float32), f0_st)
+
+
+def _deltas(a: np.ndarray) -> np.ndarray:
+    """Regression slope over +-2 frames (the usual MFCC delta)."""
+    if len(a) < 5:
+        return np.zeros_like(a)
+    p = np.pad(a, ((2, 2), (0, 0)), mode="edge")
+    return (2 * (p[4:] - p[:-4]) + (p[3:-1] - p[1:-3])) / 10.0
+
+
+def _stats(a: np.ndarray) -> np.ndarray:
+    """mean, std, p10, p90 per column."""
+    if len(a) == 0:
+        return np.zeros(a.shape[1] * 4, np.float32)
+    q = np.percentile(a, [10, 90], axis=0)
+    return np.concatenate([a.mean(0), a.std(0), q[0], q[1]])
+
+
+def window_vector(ff: FrameFeatures, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Summarise frames [start, stop) into one fixed-length vector.
+
+    Statistics are taken over speech frames only (within 30 dB of the
+    window's loudest frames) so leading/trailing silence does not dilute
+    them; the share of speech frames and the syllable-peak rate describe
+    tempo.
+    """
+    stop = ff.n if stop is None else min(stop, ff.n)
+    sl = slice(start, max(stop, start + 1))
+    rms = ff.rms_db[sl]
+    peak = np.percentile(rms, 95) if len(rms) else -100.0
+    act = rms > peak - 30.0
+    if act.sum() < 5:
+        act = np.ones_like(act)
+    mf = ff.mfcc[sl]
+    d = _deltas(mf)
+    lm = ff.logmel[sl]
+    scal = np.stack([ff.centroid[sl], ff.rolloff[sl], ff.flatness[sl], ff.zcr[sl]], 1)
+    parts = [
+        _stats(mf[act]),                         # 80
+        np.abs(d[act]).mean(0), d[act].std(0),   # 40
+        lm[act].mean(0) - lm[act].mean(),        # 40: spectral shape, level-free
+        lm[act].std(0),                          # 40
+        _stats(scal[act]),                       # 16
+    ]
+    r = rms[act]
+    rd = np.diff(rms)
+    parts.append(np.array([
+        r.mean() - peak, r.std(), np.percentile(r, 90) - np.percentile(r, 10),
+        np.abs(rd).mean() if len(rd) else 0.0, act.mean(), _peak_rate(rms, act),
+    ], np.float32))
+    f0 = ff.f0[sl]
+    v = f0[np.isfinite(f0)]
+    if len(v) >= 5:
+        dv = np.diff(f0)
+        dv = dv[np.isfinite(dv)]
+        pv = np.array([v.mean(), v.std(), np.percentile(v, 10), np.percentile(v, 90),
+                       np.percentile(v, 90) - np.percentile(v, 10),
+                       np.abs(dv).mean() if len(dv) else 0.0,
+                       len(v) / max(act.sum(), 1)], np.float32)
+    else:
+        pv = np.array([0, 0, 0, 0, 0, 0, 0], np.float32)
+    parts.append(pv)
+    return np.concatenate(parts).astype(np.float32)
+
+
+def _peak_rate(rms: np.ndarray, act: np.ndarray) -> float:
+    """Loudness peaks per second of speech: a syllable-rate proxy."""
+    if len(rms) < 7:
+        return 0.0
+    k = np.ones(5) / 5
+    s = np.convolve(rms, k, mode="same")
+    pk = (s[1:-1] > s[:-2]) & (s[1:-1] >= s[2:]) & act[1:-1] & (s[1:-1] > np.percentile(s, 50))
+    return float(pk.sum() / max(act.sum() / 100.0, 0.2))
+
+
+FEATURE_DIM = 80 + 40 + 40 + 40 + 16 + 6 + 7

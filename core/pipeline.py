@@ -1,0 +1,268 @@
+"""Orchestration: portrait + narration (+ script, emotion, scenes) -> MP4.
+
+Two halves the app and CLI call separately:
+- ``analyse``: face rig, audio features, alignment, emotion, scenes and
+  motion -> ``Tracks`` (cached by content hash; nothing here renders);
+- ``render_tracks``: rig + tracks -> frames streamed to the exporter.
+Both report progress per stage and stop at the next frame or chunk when the
+cancel token is set. Optional stages (alignment, emotion, scene cues) are
+looked up lazily so the CPU path starts fast and a missing feature says so.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from core.cache import AnalysisCache, cache_key
+from core.errors import UserInputError
+from core.face.rig import FaceRig, load_rig
+from core.io.audio import Audio, load_audio
+from core.io.files import sha256_file
+from core.io.video import ExportSettings, Mp4Writer
+from core.progress import CancelToken, Progress, no_progress
+from core.render.base import RenderConditioning, make_renderer
+from core.speech.features import AudioFeatures, analyse_audio
+from core.tracks import (
+    EMOTIONS, Alignment, EmotionTrack, MediaRef, MotionTrack, SceneSegment, SceneTrack, Tracks,
+)
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+SAMPLE_DIR = RESOURCES / "sample"
+
+
+def sample_paths() -> tuple[Path, Path, Path]:
+    """The embedded sample: portrait, narration, script."""
+    return SAMPLE_DIR / "portrait.png", SAMPLE_DIR / "narration.wav", SAMPLE_DIR / "script.txt"
+
+
+@dataclass
+class RenderRequest:
+    """Everything a render needs; the CLI and the app fill it the same way."""
+
+    image: Path | None = None
+    audio: Path | None = None
+    script: str | None = None
+    output: Path = Path("out/sample.mp4")
+    emotion: str = "auto"
+    emotion_strength: float = 1.0
+    emotion_curve: str | None = None
+    scenes: list[SceneSegment] = field(default_factory=list)
+    renderer: str = "mesh"
+    renderer_options: dict = field(default_factory=dict)
+    size: int = 512
+    fps: float = 25.0
+    seed: int = 0
+    face: int | None = None
+    max_output: int = 0
+    crf: int = 18
+    save_tracks: Path | None = None
+    load_tracks: Path | None = None
+    use_cache: bool = True
+
+    def resolve_sample(self) -> None:
+        """No portrait and no narration given: use the embedded sample."""
+        if self.image is None and self.audio is None and self.load_tracks is None:
+            img, wav, txt = sample_paths()
+            self.image, self.audio = img, wav
+            if self.script is None and txt.exists():
+                self.script = txt.read_text(encoding="utf-8").strip()
+
+
+@dataclass
+class RenderResult:
+    output: str
+    frames: int
+    duration: float
+    width: int
+    height: int
+    stages: dict[str, float]
+    warnings: list[str]
+
+
+class StageClock:
+    """Seconds spent per stage, for --json and the benchmarks."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable, *args, **kw):
+        t = time.perf_counter()
+        try:
+            return fn(*args, **kw)
+        finally:
+            self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - t, 3)
+
+
+def _optional(module: str, attr: str):
+    """A stage provided by an optional module, or None if it is not installed."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+def n_frames_for(duration: float, fps: float) -> int:
+    return max(1, int(math.floor(duration * fps + 0.5)))
+
+
+def analyse(req: RenderRequest, *, progress: Progress = no_progress,
+            cancel: CancelToken | None = None, clock: StageClock | None = None,
+            rig: FaceRig | None = None) -> tuple[FaceRig, Audio, Tracks]:
+    """Run every analysis stage and return the rig, audio and tracks."""
+    clock = clock or StageClock()
+    cancel = cancel or CancelToken()
+    req.resolve_sample()
+    if req.image is None or req.audio is None:
+        raise UserInputError("give both --image and --audio (or neither, for the sample).")
+    if rig is None:
+        progress("face", 0, 1)
+        rig = clock.run("face", load_rig, req.image, req.face)
+        progress("face", 1, 1)
+    cancel.check()
+    audio = clock.run("audio", load_audio, req.audio)
+    cache = AnalysisCache(enabled=req.use_cache)
+    audio_sha = sha256_file(req.audio)
+    feats = clock.run("audio", analyse_audio, audio.samples, audio.sample_rate,
+                      progress=progress, cancel=cancel)
+    n = n_frames_for(audio.duration, req.fps)
+    warnings: list[str] = []
+
+    # alignment (cached: forced alignment / ASR are the slow part)
+    key = cache_key("alignment", audio_sha, req.script or "")
+    cached = cache.get(key)
+    if cached is not None:
+        alignment = Alignment.from_dict(cached)
+    else:
+        from core.speech.timing import speech_timing
+
+        alignment = clock.run("alignment", speech_timing, audio, req.script,
+                              progress=progress, cancel=cancel)
+        cache.put(key, alignment.to_dict())
+    warnings += alignment.warnings
+    cancel.check()
+
+    emotion = clock.run("emotion", _emotion_stage, req, audio, feats, alignment, n, rig,
+                        cache, audio_sha, warnings, progress, cancel)
+    scenes = SceneTrack(sorted(req.scenes, key=lambda s: s.start))
+    motion = clock.run("motion", build_motion, feats, alignment, emotion, scenes, req.fps, n,
+                       req.seed, warnings)
+    tracks = Tracks(
+        fps=req.fps, duration=audio.duration,
+        audio=MediaRef(str(req.audio), audio_sha),
+        portrait=MediaRef(str(req.image), sha256_file(req.image)),
+        alignment=alignment, emotion=emotion, scenes=scenes, motion=motion,
+        settings={"seed": req.seed, "emotion": req.emotion,
+                  "emotion_strength": req.emotion_strength, "face": req.face,
+                  "warnings": warnings},
+    )
+    return rig, audio, tracks
+
+
+def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, alignment: Alignment,
+                   n: int, rig: FaceRig, cache: AnalysisCache, audio_sha: str,
+                   warnings: list[str], progress: Progress, cancel: CancelToken) -> EmotionTrack:
+    analyse_emotion = _optional("core.emotion.fusion", "analyse_emotion")
+    control = _optional("core.emotion.control", "apply_user_control")
+    if req.emotion not in ("auto",) + EMOTIONS:
+        raise UserInputError(f"unknown emotion '{req.emotion}'.", None,
+                             f"Use auto or one of: {', '.join(EMOTIONS)}.")
+    if analyse_emotion is None:
+        track = EmotionTrack.neutral(n, req.fps)
+        if req.emotion != "auto" or req.emotion_curve:
+            raise UserInputError("emotion control is not available in this build yet.", None,
+                                 "Leave --emotion at auto.")
+        warnings.append("emotion analysis is not available in this build yet: neutral face.")
+        return track
+    key = cache_key("emotion", audio_sha, alignment.script, req.fps, n)
+    cached = cache.get(key)
+    if cached is not None:
+        track = EmotionTrack.from_dict(cached)
+    else:
+        track = analyse_emotion(audio, feats, alignment, req.fps, n, portrait_rgb=rig.image,
+                                progress=progress, cancel=cancel)
+        cache.put(key, track.to_dict())
+    if control is not None:
+        track = control(track, req.emotion, req.emotion_strength, req.emotion_curve)
+    return track
+
+
+def build_motion(feats: AudioFeatures, alignment: Alignment, emotion: EmotionTrack,
+                 scenes: SceneTrack, fps: float, n: int, seed: int,
+                 warnings: list[str] | None = None) -> MotionTrack:
+    """A2M, then emotion on the face, then scene cues: the motion to render."""
+    from core.motion.a2m import A2MSettings, audio_to_motion
+
+    warnings = warnings if warnings is not None else []
+    motion = audio_to_motion(feats, fps, n, emotion=emotion, settings=A2MSettings(seed=seed),
+                             alignment=alignment)
+    to_face = _optional("core.emotion.face", "emotion_to_motion")
+    if to_face is not None:
+        to_face(motion, emotion)
+    if scenes.segments:
+        apply_cues = _optional("core.scene.cues", "apply_scene_cues")
+        if apply_cues is None:
+            warnings.append("scene descriptions are saved with the tracks but do not drive "
+                            "the face in this build yet.")
+        else:
+            warnings += apply_cues(motion, scenes, fps) or []
+    return motion
+
+
+def render_tracks(rig: FaceRig, tracks: Tracks, audio_path: str | Path, output: Path, *,
+                  renderer: str = "mesh", size: int = 512, max_output: int = 0, crf: int = 18,
+                  renderer_options: dict | None = None, progress: Progress = no_progress,
+                  cancel: CancelToken | None = None, clock: StageClock | None = None) -> RenderResult:
+    """Stream the rendered frames into an MP4 with the narration muxed in."""
+    clock = clock or StageClock()
+    cancel = cancel or CancelToken()
+    opts = dict(renderer_options or {})
+    if renderer == "mesh":
+        opts.setdefault("size", size)
+        opts.setdefault("max_output", max_output)
+    r = make_renderer(renderer, **opts)
+    clock.run("prepare", r.prepare, rig, size)
+    w, h = r.frame_size
+    cond = RenderConditioning(emotion=tracks.emotion, scenes=tracks.scenes, audio_path=str(audio_path))
+    n = tracks.motion.n_frames
+    t0 = time.perf_counter()
+    with Mp4Writer(output, w, h, audio_path, ExportSettings(fps=tracks.fps, crf=crf)) as writer:
+        for frame in r.frames(tracks.motion, cond, progress=progress, cancel=cancel):
+            writer.write(frame)
+        progress("encode", 1, 1)
+    clock.stages["render+encode"] = round(time.perf_counter() - t0, 3)
+    return RenderResult(output=str(output), frames=n, duration=round(n / tracks.fps, 3),
+                        width=w, height=h, stages=clock.stages,
+                        warnings=list(tracks.settings.get("warnings", [])))
+
+
+def render(req: RenderRequest, *, progress: Progress = no_progress,
+           cancel: CancelToken | None = None) -> RenderResult:
+    """The whole job: analyse (or load tracks), render, export."""
+    clock = StageClock()
+    cancel = cancel or CancelToken()
+    if req.load_tracks is not None:
+        tracks = Tracks.load(req.load_tracks)
+        image = req.image or Path(tracks.portrait.path)
+        audio = req.audio or Path(tracks.audio.path)
+        for p, what in ((image, "portrait"), (audio, "narration")):
+            if not Path(p).exists():
+                raise UserInputError(f"the {what} these tracks were made from is missing.", p,
+                                     f"Pass --{'image' if what == 'portrait' else 'audio'} PATH.")
+        rig = clock.run("face", load_rig, image, tracks.settings.get("face"))
+        if req.scenes:
+            tracks.scenes = SceneTrack(sorted(req.scenes, key=lambda s: s.start))
+    else:
+        rig, audio_obj, tracks = analyse(req, progress=progress, cancel=cancel, clock=clock)
+        audio = req.audio
+    if req.save_tracks is not None:
+        tracks.save(req.save_tracks)
+    return render_tracks(rig, tracks, audio, req.output, renderer=req.renderer, size=req.size,
+                         max_output=req.max_output, crf=req.crf,
+                         renderer_options=req.renderer_options, progress=progress,
+                         cancel=cancel, clock=clock)
+
