@@ -1,0 +1,1 @@
+"""Emotion: text sentiment, SER, prosody, fusion, user curves, emotion -> face."""
