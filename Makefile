@@ -47,5 +47,13 @@ app: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run_all
 
+# Linux bundle (PyInstaller) + .deb + portable .tar.gz in dist/; see installer/README.md
+installer: $(STAMP)
+	$(PIP) install -q "pyinstaller>=6.10"
+	installer/linux/build.sh
+
+installer-test: installer
+	installer/smoke_test.sh
+
 clean:
 	rm -rf $(VENV) out build dist *.egg-info

@@ -12,3 +12,6 @@ import os as _os
 # mediapipe / TFLite print C++ log noise on stderr at every start.
 _os.environ.setdefault("GLOG_minloglevel", "2")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Nothing may reach a model hub at run time: every model ships offline.
+_os.environ.setdefault("HF_HUB_OFFLINE", "1")
+_os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
