@@ -127,6 +127,7 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
     audio = clock.run("audio", load_audio, req.audio)
     cache = AnalysisCache(enabled=req.use_cache)
     audio_sha = sha256_file(req.audio)
+    portrait_sha = sha256_file(req.image)
     feats = clock.run("audio", analyse_audio, audio.samples, audio.sample_rate,
                       progress=progress, cancel=cancel)
     n = n_frames_for(audio.duration, req.fps)
@@ -147,14 +148,14 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
     cancel.check()
 
     emotion = clock.run("emotion", _emotion_stage, req, audio, feats, alignment, n, rig,
-                        cache, audio_sha, warnings, progress, cancel)
+                        cache, (audio_sha, portrait_sha, req.face), warnings, progress, cancel)
     scenes = SceneTrack(sorted(req.scenes, key=lambda s: s.start))
     motion = clock.run("motion", build_motion, feats, alignment, emotion, scenes, req.fps, n,
                        req.seed, warnings)
     tracks = Tracks(
         fps=req.fps, duration=audio.duration,
         audio=MediaRef(str(req.audio), audio_sha),
-        portrait=MediaRef(str(req.image), sha256_file(req.image)),
+        portrait=MediaRef(str(req.image), portrait_sha),
         alignment=alignment, emotion=emotion, scenes=scenes, motion=motion,
         settings={"seed": req.seed, "emotion": req.emotion,
                   "emotion_strength": req.emotion_strength, "face": req.face,
@@ -164,7 +165,7 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
 
 
 def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, alignment: Alignment,
-                   n: int, rig: FaceRig, cache: AnalysisCache, audio_sha: str,
+                   n: int, rig: FaceRig, cache: AnalysisCache, inputs_key: tuple,
                    warnings: list[str], progress: Progress, cancel: CancelToken) -> EmotionTrack:
     analyse_emotion = _optional("core.emotion.fusion", "analyse_emotion")
     control = _optional("core.emotion.control", "apply_user_control")
@@ -178,7 +179,8 @@ def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, align
                                  "Leave --emotion at auto.")
         warnings.append("emotion analysis is not available in this build yet: neutral face.")
         return track
-    key = cache_key("emotion", audio_sha, alignment.script, req.fps, n)
+    # the portrait's own expression feeds the fusion, so it is part of the key
+    key = cache_key("emotion", *inputs_key, alignment.script, req.fps, n)
     cached = cache.get(key)
     if cached is not None:
         track = EmotionTrack.from_dict(cached)
