@@ -323,6 +323,9 @@ class RulesWriter:
             gesture = "nods firmly" if words.rstrip().endswith("!") else "nods"
         if gesture:
             parts.append(gesture)
+        elif len(parts) == 1 and ctx.index % 2 == 1:  # vary long runs of one emotion
+            gesture = ("nods slightly", "tilts the head slightly")[(ctx.index // 2) % 2]
+            parts.append(gesture)
         if not parts:
             parts.append("looks at the camera and smiles slightly" if ctx.index == 0 else _IDLE[ctx.index % len(_IDLE)])
         parts = parts[:2]
