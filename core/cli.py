@@ -132,6 +132,9 @@ def run_render(args: argparse.Namespace) -> int:
     scenes = [parse_scene(s) for s in args.scene]
     if args.scenes:
         scenes += _load_scene_file(args.scenes)
+    from core.scene.track import validate_segments
+
+    scenes = validate_segments(scenes, None)  # overlaps fail before any analysis
     if args.size < 64 or args.size > 4096:
         raise UserInputError(f"--size {args.size} is out of range.", None, "Use 64..4096 (512 is typical).")
     if not 1 <= args.fps <= 120:

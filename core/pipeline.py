@@ -26,6 +26,7 @@ from core.io.files import sha256_file
 from core.io.video import ExportSettings, Mp4Writer
 from core.progress import CancelToken, Progress, no_progress
 from core.render.base import RenderConditioning, make_renderer
+from core.scene.track import validate_segments
 from core.speech.features import AudioFeatures, analyse_audio
 from core.tracks import (
     EMOTIONS, Alignment, EmotionTrack, MediaRef, MotionTrack, SceneSegment, SceneTrack, Tracks,
@@ -149,7 +150,7 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
 
     emotion = clock.run("emotion", _emotion_stage, req, audio, feats, alignment, n, rig,
                         cache, (audio_sha, portrait_sha, req.face), warnings, progress, cancel)
-    scenes = SceneTrack(sorted(req.scenes, key=lambda s: s.start))
+    scenes = SceneTrack(validate_segments(req.scenes, audio.duration))
     motion = clock.run("motion", build_motion, feats, alignment, emotion, scenes, req.fps, n,
                        req.seed, warnings)
     tracks = Tracks(
@@ -257,7 +258,7 @@ def render(req: RenderRequest, *, progress: Progress = no_progress,
                                      f"Pass --{'image' if what == 'portrait' else 'audio'} PATH.")
         rig = clock.run("face", load_rig, image, tracks.settings.get("face"))
         if req.scenes:
-            tracks.scenes = SceneTrack(sorted(req.scenes, key=lambda s: s.start))
+            tracks.scenes = SceneTrack(validate_segments(req.scenes, tracks.duration))
     else:
         rig, audio_obj, tracks = analyse(req, progress=progress, cancel=cancel, clock=clock)
         audio = req.audio
