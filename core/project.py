@@ -1,0 +1,299 @@
+"""The project document: one JSON file the studio opens, edits and saves.
+
+A project names its media (portrait, narration) and holds everything the
+user authored on top of the analysis: the script, the face choice, emotion
+settings and keyframed curves, scene segments, edited word timings and the
+export settings. The analysis itself is not stored: it is cached by content
+hash (core.cache), so reopening a project is fast and the file stays small
+and diff-friendly.
+
+Saving is atomic (write, fsync, rename) so a crash mid-save never leaves a
+half-written project. While editing, the app writes an autosave copy to the
+user data directory; ``find_recoveries`` lists the copies a crashed session
+left behind so the app can offer them on the next start.
+
+Schema history (``migrate`` upgrades older files on load):
+- 0: the first drafts: ``image``/``audio`` keys, ``scenes`` as a bare list.
+- 1: ``media`` block, ``scenes`` as a SceneTrack dict, ``export`` block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import UserInputError
+from core.io.files import atomic_write_text
+from core.paths import data_dir
+from core.tracks import EMOTIONS, Alignment, SceneSegment
+
+KIND = "synchrorama-project"
+SCHEMA = 1
+SUFFIX = ".srproj"
+
+
+@dataclass
+class ExportOptions:
+    """What an export uses unless the user changes it in the Export panel."""
+
+    renderer: str = "mesh"
+    avatar: str = ""          # diffusion renderer: model-store name
+    size: int = 512           # face-crop render resolution
+    max_output: int = 0       # cap on the video's long side (0 = portrait size)
+    fps: float = 25.0
+    crf: int = 18
+    output: str = ""          # "" = beside the project, <name>.mp4
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ExportOptions":
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
+@dataclass
+class Project:
+    """Everything the user authored; media referenced by path."""
+
+    name: str = "Untitled"
+    portrait: str = ""
+    narration: str = ""
+    script: str = ""
+    face: int | None = None
+    seed: int = 0
+    emotion: str = "auto"              # "auto" or a class of tracks.EMOTIONS
+    emotion_strength: float = 1.0
+    curves: dict = field(default_factory=dict)      # core.emotion.curves document, {} = none
+    scenes: list[SceneSegment] = field(default_factory=list)
+    alignment: Alignment | None = None  # user-edited word timings; None = as analysed
+    export: ExportOptions = field(default_factory=ExportOptions)
+    path: str = ""                      # where it was loaded from / saved to (not stored)
+
+    # -- serialisation -----------------------------------------------------
+    def to_dict(self) -> dict:
+        base = Path(self.path).parent if self.path else None
+        return {
+            "kind": KIND,
+            "schema": SCHEMA,
+            "name": self.name,
+            "media": {"portrait": _rel(self.portrait, base), "narration": _rel(self.narration, base)},
+            "script": self.script,
+            "face": self.face,
+            "seed": self.seed,
+            "emotion": {"mode": self.emotion, "strength": self.emotion_strength,
+                        "curves": self.curves},
+            "scenes": {"segments": [asdict(s) for s in self.scenes]},
+            "alignment": self.alignment.to_dict() if self.alignment is not None else None,
+            "export": asdict(self.export),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict, path: str | Path | None = None) -> "Project":
+        base = Path(path).parent if path else None
+        media = d.get("media", {})
+        emo = d.get("emotion", {})
+        mode = str(emo.get("mode", "auto"))
+        if mode not in ("auto",) + EMOTIONS:
+            raise UserInputError(f"unknown emotion '{mode}' in the project.", path,
+                                 f"Use auto or one of: {', '.join(EMOTIONS)}.")
+        curves = emo.get("curves") or {}
+        if curves:
+            from core.emotion.curves import parse_curves
+
+            parse_curves(curves, path)  # validate now: a bad curve must not surface at render time
+        align = d.get("alignment")
+        return cls(
+            name=str(d.get("name", "Untitled")),
+            portrait=_abs(media.get("portrait", ""), base),
+            narration=_abs(media.get("narration", ""), base),
+            script=str(d.get("script", "")),
+            face=None if d.get("face") is None else int(d["face"]),
+            seed=int(d.get("seed", 0)),
+            emotion=mode,
+            emotion_strength=float(emo.get("strength", 1.0)),
+            curves=curves,
+            scenes=[SceneSegment(float(s["start"]), float(s["end"]), str(s["text"]),
+                                 str(s.get("source", "user")))
+                    for s in d.get("scenes", {}).get("segments", [])],
+            alignment=Alignment.from_dict(align) if align else None,
+            export=ExportOptions.from_dict(d.get("export", {})),
+            path=str(path) if path else "",
+        )
+
+    # -- files ---------------------------------------------------------------
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write atomically; relative media paths are relative to the file."""
+        target = Path(path or self.path)
+        if not str(target) or str(target) == ".":
+            raise UserInputError("the project has no file name yet.", None, "Use Save As.")
+        if target.suffix != SUFFIX:
+            target = target.with_suffix(SUFFIX)
+        self.path = str(target.resolve())
+        atomic_write_text(Path(self.path), self.to_json())
+        discard_autosave(self.path)
+        return Path(self.path)
+
+    def default_output(self) -> Path:
+        if self.export.output:
+            return Path(self.export.output)
+        if self.path:
+            return Path(self.path).with_suffix(".mp4")
+        return Path.cwd() / "out" / f"{_slug(self.name)}.mp4"
+
+
+def _slug(name: str) -> str:
+    s = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.strip())
+    return s or "untitled"
+
+
+def _rel(p: str, base: Path | None) -> str:
+    """Media inside the project's folder are stored relative so it can move."""
+    if not p or base is None:
+        return p
+    try:
+        return Path(os.path.relpath(Path(p).resolve(), base.resolve())).as_posix() \
+            if Path(p).resolve().is_relative_to(base.resolve()) else str(Path(p).resolve())
+    except (OSError, ValueError):
+        return p
+
+
+def _abs(p: str, base: Path | None) -> str:
+    if not p:
+        return ""
+    q = Path(p)
+    if not q.is_absolute() and base is not None:
+        q = base / q
+    return str(q.resolve()) if base is not None else str(q)
+
+
+def migrate(d: dict, path: str | Path | None = None) -> dict:
+    """Bring an older document up to SCHEMA (each step a small, tested function)."""
+    schema = int(d.get("schema", 0))
+    if schema > SCHEMA:
+        raise UserInputError(f"project schema {schema} is newer than this version supports ({SCHEMA}).",
+                             path, "Update SynchroRaMa Studio to open it.")
+    if schema == 0:
+        d = dict(d)
+        d["media"] = {"portrait": d.pop("image", ""), "narration": d.pop("audio", "")}
+        sc = d.get("scenes", [])
+        if isinstance(sc, list):
+            d["scenes"] = {"segments": sc}
+        d.setdefault("export", {})
+        d["schema"] = 1
+    return d
+
+
+def load_project(path: str | Path) -> Project:
+    """Read a project; anything wrong with the file is a UserInputError that says what."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserInputError("project file not found.", path, "Check the path.") from None
+    except IsADirectoryError:
+        raise UserInputError("is a folder, not a project file.", path, f"Pick a {SUFFIX} file.") from None
+    except UnicodeDecodeError:
+        raise UserInputError("is not a SynchroRaMa project (not text).", path,
+                             f"Pick a {SUFFIX} file saved by SynchroRaMa Studio.") from None
+    return project_from_text(text, path)
+
+
+def project_from_text(text: str, path: str | Path | None = None) -> Project:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"the project file is damaged (invalid JSON at line {exc.lineno}).", path,
+                             "Open its autosave copy, or an older copy of the file.") from None
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        raise UserInputError("is not a SynchroRaMa project.", path,
+                             f"Pick a {SUFFIX} file saved by SynchroRaMa Studio.")
+    data = migrate(data, path)
+    try:
+        return Project.from_dict(data, path)
+    except UserInputError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UserInputError(f"the project file is incomplete or damaged ({exc.__class__.__name__}: {exc}).",
+                             path, "Open its autosave copy, or an older copy of the file.") from None
+
+
+# -- autosave and crash recovery ---------------------------------------------------
+def autosave_dir() -> Path:
+    return data_dir() / "autosave"
+
+
+def autosave_path(project_path: str | None, session: str = "") -> Path:
+    """One autosave file per project file (or per untitled session)."""
+    origin = str(Path(project_path).resolve()) if project_path else f"untitled:{session}"
+    digest = hashlib.sha256(origin.encode()).hexdigest()[:16]
+    return autosave_dir() / f"{digest}{SUFFIX}"
+
+
+def write_autosave(project: Project, session: str = "") -> Path:
+    """Write the current state beside a note of which file it belongs to."""
+    target = autosave_path(project.path or None, session)
+    doc = project.to_dict()
+    doc["autosave"] = {"origin": project.path, "time": time.time(), "pid": os.getpid()}
+    atomic_write_text(target, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False))
+    return target
+
+
+def discard_autosave(project_path: str | None, session: str = "") -> None:
+    autosave_path(project_path, session).unlink(missing_ok=True)
+
+
+@dataclass
+class Recovery:
+    """An autosave copy a previous session left behind."""
+
+    autosave: Path
+    origin: str        # the project file it belongs to ("" = never saved)
+    saved_at: float
+    pid: int
+
+    def load(self) -> Project:
+        p = load_project(self.autosave)
+        p.path = self.origin
+        return p
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return pid == os.getpid()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def find_recoveries() -> list[Recovery]:
+    """Autosaves whose writing process is gone: a crash or a kill, newest first."""
+    out = []
+    d = autosave_dir()
+    if not d.is_dir():
+        return out
+    for f in d.glob(f"*{SUFFIX}"):
+        try:
+            meta: dict[str, Any] = json.loads(f.read_text(encoding="utf-8")).get("autosave", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        pid = int(meta.get("pid", 0))
+        if _alive(pid):
+            continue
+        origin = str(meta.get("origin", ""))
+        # a project saved after its autosave was written needs no recovery
+        if origin and Path(origin).exists() and Path(origin).stat().st_mtime >= f.stat().st_mtime:
+            f.unlink(missing_ok=True)
+            continue
+        out.append(Recovery(f, origin, float(meta.get("time", f.stat().st_mtime)), pid))
+    return sorted(out, key=lambda r: -r.saved_at)
