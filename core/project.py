@@ -297,3 +297,60 @@ def find_recoveries() -> list[Recovery]:
             continue
         out.append(Recovery(f, origin, float(meta.get("time", f.stat().st_mtime)), pid))
     return sorted(out, key=lambda r: -r.saved_at)
+
+
+# -- from analysis + project to the tracks that get rendered ------------------------
+def resample_emotion(track, fps: float, n: int):
+    """The same emotion at another frame rate (nearest analysed frame)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    if track.n_frames == n and abs(track.fps - fps) < 1e-9:
+        return track
+    src = np.clip(((np.arange(n) + 0.5) / fps * track.fps).astype(int), 0, max(track.n_frames - 1, 0))
+    return replace(track, fps=fps, valence=track.valence[src].copy(), arousal=track.arousal[src].copy(),
+                   intensity=track.intensity[src].copy(), probs=track.probs[src].copy())
+
+
+def user_emotion(project: Project, analysed):
+    """The analysed emotion with the project's forced class, curves and strength applied
+    (the same order as the CLI: class, then curves, then strength)."""
+    from core.emotion.control import apply_curves, apply_user_control
+    from core.emotion.curves import parse_curves
+
+    track = apply_user_control(analysed, project.emotion, 1.0, None)
+    if project.curves and project.curves.get("channels"):
+        track = apply_curves(track, parse_curves(project.curves, project.path or None))
+    if project.emotion_strength != 1.0:
+        track = apply_user_control(track, "auto", project.emotion_strength, None)
+    return track
+
+
+def apply_project(project: Project, analysed, feats, fps: float | None = None,
+                  warnings: list[str] | None = None):
+    """Tracks to render: analysis + the user's edits, motion rebuilt (no re-analysis).
+
+    ``analysed`` is the Tracks that core.pipeline.analyse returned for this
+    project's media; ``feats`` its AudioFeatures. Scene segments that do not
+    validate raise UserInputError naming the problem.
+    """
+    from dataclasses import replace
+
+    from core.pipeline import build_motion, n_frames_for
+    from core.scene.track import validate_segments
+    from core.tracks import SceneTrack
+
+    warnings = [] if warnings is None else warnings
+    fps = float(fps or analysed.fps)
+    n = n_frames_for(analysed.duration, fps)
+    emotion = user_emotion(project, resample_emotion(analysed.emotion, fps, n))
+    alignment = project.alignment if project.alignment is not None else analysed.alignment
+    scenes = SceneTrack(validate_segments(list(project.scenes), analysed.duration))
+    motion = build_motion(feats, alignment, emotion, scenes, fps, n, project.seed, warnings)
+    settings = dict(analysed.settings)
+    settings.update({"seed": project.seed, "emotion": project.emotion,
+                     "emotion_strength": project.emotion_strength, "face": project.face,
+                     "warnings": list(settings.get("warnings", [])) + warnings})
+    return replace(analysed, fps=fps, alignment=alignment, emotion=emotion, scenes=scenes,
+                   motion=motion, settings=settings)

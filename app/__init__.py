@@ -1,0 +1,1 @@
+"""SynchroRaMa Studio: the PySide6 desktop app (GUI only; all work is done by core)."""

@@ -1,0 +1,296 @@
+"""Export: renderer, resolution, fps, quality, output; a queue run on a worker thread.
+
+Each queued job snapshots the project and the analysis, so editing while an
+export runs never changes what that export renders. A job renders with
+core.pipeline.render_tracks, whose Mp4Writer writes to a temporary file and
+renames it at the end: a cancelled or failed export leaves nothing at the
+output path.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import inspect
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from core.project import ExportOptions, apply_project
+
+from app.errors import message_for
+from app.workers import Runner, Task
+
+
+def avatars() -> list[str]:
+    try:
+        from core.models import list_models
+
+        return [m.name for m in list_models() if "avatar" in m.kind or "diffusion" in m.kind]
+    except Exception:  # noqa: BLE001 - a broken store only hides the option
+        return []
+
+
+def diffusion_status() -> tuple[bool, str]:
+    """Whether the diffusion renderer can be offered, and if not, why."""
+    if importlib.util.find_spec("core.render.diffusion") is None:
+        return False, "The diffusion renderer is not in this build yet."
+    if not avatars():
+        return False, "No avatar installed: train one (synchrorama train-avatar) or import it in Models."
+    return True, ""
+
+
+def export_job(project, analysis, opts: ExportOptions, output: str, device: str, *, progress, cancel):
+    from core.pipeline import render_tracks
+    from core.render.base import make_renderer
+
+    progress("prepare", 0, 1)
+    tracks = apply_project(project, analysis.tracks, analysis.feats, fps=opts.fps)
+    ropts: dict = {}
+    if opts.renderer == "diffusion":
+        ropts["avatar"] = opts.avatar
+        try:
+            params = inspect.signature(type(make_renderer("diffusion", avatar=opts.avatar)).__init__).parameters
+            if "device" in params:
+                ropts["device"] = device
+        except Exception:  # noqa: BLE001 - render_tracks reports the real error
+            pass
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    return render_tracks(analysis.rig, tracks, project.narration, Path(output), renderer=opts.renderer,
+                         size=opts.size, max_output=opts.max_output, crf=opts.crf, renderer_options=ropts,
+                         progress=progress, cancel=cancel)
+
+
+@dataclass
+class ExportJob:
+    output: str
+    opts: ExportOptions
+    project: object
+    analysis: object
+    status: str = "queued"     # queued | running | done | cancelled | failed
+    detail: str = ""
+    task: Task | None = None
+    started: float = 0.0
+    result: object = None
+    times: dict = field(default_factory=dict)
+
+
+class ExportPanel(QWidget):
+    job_finished = Signal(object)
+
+    def __init__(self, session, settings, parent=None):
+        super().__init__(parent)
+        self.session, self.settings = session, settings
+        self.runner = Runner(1, self)
+        self.jobs: list[ExportJob] = []
+        self.current: ExportJob | None = None
+
+        self.renderer = QComboBox()
+        self.renderer.addItem("Mesh (CPU, fast)", "mesh")
+        self.renderer.addItem("Diffusion (trained avatar)", "diffusion")
+        self.avatar = QComboBox()
+        self.size = QSpinBox()
+        self.size.setRange(128, 1024)
+        self.size.setSingleStep(64)
+        self.size.setToolTip("Face-crop render resolution (the video keeps the portrait's size unless capped)")
+        self.max_output = QSpinBox()
+        self.max_output.setRange(0, 4096)
+        self.max_output.setSingleStep(128)
+        self.max_output.setSpecialValueText("portrait size")
+        self.max_output.setToolTip("Cap on the video's long side in pixels")
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(10, 60)
+        self.fps.setDecimals(2)
+        self.crf = QSpinBox()
+        self.crf.setRange(12, 35)
+        self.crf.setToolTip("x264 CRF: lower is better quality and a bigger file; 18 looks lossless")
+        self.output = QLineEdit()
+        browse = QPushButton("...")
+        browse.setToolTip("Choose where the MP4 goes")
+        browse.clicked.connect(self.browse)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.output, 1)
+        out_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Renderer", self.renderer)
+        form.addRow("Avatar", self.avatar)
+        form.addRow("Render size", self.size)
+        form.addRow("Max output", self.max_output)
+        form.addRow("Frame rate", self.fps)
+        form.addRow("Quality (CRF)", self.crf)
+        form.addRow("Output", out_row)
+        self.btn_export = QPushButton("Export")
+        self.btn_export.setToolTip("Add to the queue and start")
+        self.btn_export.clicked.connect(self.enqueue)
+        self.btn_cancel = QPushButton("Cancel")
+        self.btn_cancel.setToolTip("Stop the running export; nothing is left at its output path")
+        self.btn_cancel.setEnabled(False)
+        self.btn_cancel.clicked.connect(self.cancel_current)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.eta = QLabel("")
+        self.queue = QListWidget()
+        self.queue.setMaximumHeight(110)
+        row = QHBoxLayout()
+        row.addWidget(self.btn_export)
+        row.addWidget(self.btn_cancel)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addLayout(row)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.eta)
+        lay.addWidget(QLabel("Queue"))
+        lay.addWidget(self.queue)
+        lay.addStretch(1)
+
+        for w in (self.size, self.max_output, self.crf):
+            w.valueChanged.connect(self._edited)
+        self.fps.valueChanged.connect(self._edited)
+        self.renderer.currentIndexChanged.connect(self._edited)
+        self.avatar.currentIndexChanged.connect(self._edited)
+        self.output.editingFinished.connect(self._edited)
+        session.changed.connect(lambda k: self.sync() if k == "export" else None)
+        session.project_loaded.connect(self.sync)
+        session.analysis_ready.connect(self._enable)
+        session.analysis_cleared.connect(self._enable)
+        self.refresh_renderers()
+        self.sync()
+
+    # -- options <-> project ---------------------------------------------------
+    def refresh_renderers(self) -> None:
+        ok, why = diffusion_status()
+        item = self.renderer.model().item(1)
+        item.setEnabled(ok)
+        item.setToolTip(why)
+        self.avatar.blockSignals(True)
+        self.avatar.clear()
+        self.avatar.addItems(avatars())
+        self.avatar.blockSignals(False)
+        self.renderer.setToolTip(why or "Mesh: warps the portrait on the CPU. Diffusion: a trained avatar.")
+        self._enable()
+
+    def sync(self) -> None:
+        o = self.session.project.export
+        widgets = (self.size, self.max_output, self.fps, self.crf, self.renderer, self.avatar, self.output)
+        for w in widgets:
+            w.blockSignals(True)
+        self.size.setValue(o.size)
+        self.max_output.setValue(o.max_output)
+        self.fps.setValue(o.fps)
+        self.crf.setValue(o.crf)
+        self.renderer.setCurrentIndex(max(0, self.renderer.findData(o.renderer)))
+        if o.avatar:
+            self.avatar.setCurrentText(o.avatar)
+        self.output.setText(str(self.session.project.default_output()))
+        for w in widgets:
+            w.blockSignals(False)
+        self._enable()
+
+    def options(self) -> ExportOptions:
+        out = self.output.text().strip()
+        default = str(self.session.project.default_output()) if not self.session.project.export.output else ""
+        return ExportOptions(renderer=self.renderer.currentData(), avatar=self.avatar.currentText(),
+                             size=self.size.value(), max_output=self.max_output.value(), fps=self.fps.value(),
+                             crf=self.crf.value(), output="" if out == default else out)
+
+    def _edited(self, *_a) -> None:
+        new = self.options()
+        if new != self.session.project.export:
+            self.session.edit("export", new, "Export settings", merge=1001)
+        self._enable()
+
+    def _enable(self) -> None:
+        diffusion = self.renderer.currentData() == "diffusion"
+        self.avatar.setEnabled(diffusion and self.avatar.count() > 0)
+        self.btn_export.setEnabled(self.session.analysis is not None)
+        self.btn_export.setToolTip("Add to the queue and start" if self.session.analysis is not None
+                                   else "Available once the portrait and narration are analysed")
+
+    def browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export video", self.output.text(), "MP4 video (*.mp4)")
+        if path:
+            self.output.setText(path if path.endswith(".mp4") else path + ".mp4")
+            self._edited()
+
+    # -- queue -----------------------------------------------------------------
+    def enqueue(self, output: str | None = None) -> ExportJob | None:
+        s = self.session
+        if s.analysis is None:
+            return None
+        out = str(Path(output or self.output.text().strip() or s.project.default_output()).expanduser().resolve())
+        job = ExportJob(out, self.options(), copy.deepcopy(s.project), s.analysis)
+        self.jobs.append(job)
+        self.queue.addItem(f"{Path(out).name}: queued")
+        self._next()
+        return job
+
+    def _row(self, job: ExportJob) -> None:
+        i = self.jobs.index(job)
+        self.queue.item(i).setText(f"{Path(job.output).name}: {job.status}" + (f" ({job.detail})" if job.detail else ""))
+
+    def _next(self) -> None:
+        if self.current is not None:
+            return
+        job = next((j for j in self.jobs if j.status == "queued"), None)
+        if job is None:
+            self.btn_cancel.setEnabled(False)
+            return
+        self.current = job
+        job.status, job.started = "running", time.monotonic()
+        task = Task(export_job, job.project, job.analysis, job.opts, job.output, self.settings.device, name="export")
+        job.task = task
+        task.signals.progress.connect(lambda st, d, t, j=job: self._progress(j, st, d, t))
+        task.signals.done.connect(lambda r, j=job: self._done(j, "done", r))
+        task.signals.cancelled.connect(lambda j=job: self._done(j, "cancelled", None))
+        task.signals.failed.connect(lambda e, j=job: self._done(j, "failed", e))
+        self.btn_cancel.setEnabled(True)
+        self.progress.setValue(0)
+        self._row(job)
+        self.runner.start(task)
+
+    def _progress(self, job: ExportJob, stage: str, done: float, total: float) -> None:
+        if stage != "render" or not total:
+            self.eta.setText(f"{Path(job.output).name}: {stage}...")
+            return
+        frac = done / total
+        self.progress.setValue(int(frac * 1000))
+        el = time.monotonic() - job.started
+        eta = el / frac * (1 - frac) if frac > 0 else 0
+        self.eta.setText(f"{Path(job.output).name}: frame {int(done)}/{int(total)}, "
+                         f"{el:.0f} s elapsed, about {eta:.0f} s left")
+
+    def _done(self, job: ExportJob, status: str, payload) -> None:
+        job.status = status
+        if status == "done":
+            job.result = payload
+            job.detail = f"{payload.frames} frames in {time.monotonic() - job.started:.1f} s"
+            self.progress.setValue(1000)
+            self.eta.setText(f"Exported {job.output}")
+        elif status == "failed":
+            job.detail = message_for(payload).splitlines()[0][:200]
+            self.eta.setText(f"Export failed: {job.detail}")
+            from app.errors import show_error
+
+            show_error(self.window(), payload, "Export")
+        else:
+            self.eta.setText("Export cancelled: nothing was written.")
+            self.progress.setValue(0)
+        self._row(job)
+        self.current = None
+        self.job_finished.emit(job)
+        self._next()
+
+    def cancel_current(self) -> None:
+        if self.current is not None and self.current.task is not None:
+            self.current.task.cancel()
+            self.eta.setText("Cancelling...")
+
+    @property
+    def busy(self) -> bool:
+        return self.current is not None

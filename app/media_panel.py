@@ -1,0 +1,258 @@
+"""Media: the portrait (face box + landmarks, face picker), narration, script.
+
+A new portrait is checked on a worker thread (core.face.rig.load_rig) before
+it enters the project, so a photo without a usable face is refused with
+core's message and the project keeps its old portrait.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
+    QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+)
+
+from core.paths import data_dir
+
+from app.errors import show_error
+from app.preview import to_qimage
+from app.workers import Task
+
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
+AUDIO_FILTER = "Audio (*.wav *.mp3 *.m4a *.flac *.ogg *.mp4 *.mov)"
+IMAGE_EXT = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"}
+AUDIO_EXT = {".wav", ".mp3", ".m4a", ".flac", ".ogg", ".aac", ".mp4", ".mov", ".mkv"}
+
+
+def check_portrait(path: str, *, progress, cancel):
+    from core.face.rig import load_rig
+
+    progress("face", 0, 1)
+    return load_rig(path)
+
+
+class PortraitView(QWidget):
+    """The portrait with every detected face boxed and the chosen one's landmarks."""
+
+    face_clicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.rig = None
+        self.note = "No portrait yet: drop a photo here or use Portrait..."
+        self.setMinimumSize(200, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_rig(self, rig) -> None:
+        self.rig = rig
+        self.image = to_qimage(rig.image) if rig is not None else None
+        self.update()
+
+    def set_note(self, note: str) -> None:
+        self.note = note
+        self.update()
+
+    def _geom(self):
+        iw, ih = self.image.width(), self.image.height()
+        s = min(self.width() / iw, self.height() / ih)
+        return s, (self.width() - iw * s) / 2, (self.height() - ih * s) / 2
+
+    def paintEvent(self, _ev) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(24, 24, 28))
+        if self.image is None:
+            p.setPen(QColor(170, 170, 180))
+            p.drawText(self.rect().adjusted(10, 10, -10, -10), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                       self.note)
+            return
+        s, ox, oy = self._geom()
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        p.drawImage(QRectF(ox, oy, self.image.width() * s, self.image.height() * s), self.image)
+        rig = self.rig
+        boxes = rig.all_boxes or [rig.box]
+        for i, b in enumerate(boxes):
+            chosen = i == rig.face_index
+            p.setPen(QPen(QColor(80, 230, 120) if chosen else QColor(240, 200, 80), 2 if chosen else 1))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(QRectF(ox + b.x0 * s, oy + b.y0 * s, (b.x1 - b.x0) * s, (b.y1 - b.y0) * s))
+            if len(boxes) > 1:
+                p.drawText(QPointF(ox + b.x0 * s + 3, oy + b.y0 * s - 4), f"face {i + 1}")
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(120, 220, 255, 200))
+        pts = rig.landmarks[:, :2]
+        for x, y in pts[:: 2 if s < 0.6 else 1]:
+            p.drawEllipse(QPointF(ox + x * s, oy + y * s), 1.0, 1.0)
+
+    def mousePressEvent(self, ev) -> None:
+        if self.rig is None or self.image is None or len(self.rig.all_boxes) < 2:
+            return
+        s, ox, oy = self._geom()
+        x, y = (ev.position().x() - ox) / s, (ev.position().y() - oy) / s
+        for i, b in enumerate(self.rig.all_boxes):
+            if b.x0 <= x <= b.x1 and b.y0 <= y <= b.y1:
+                self.face_clicked.emit(i)
+                return
+
+
+class MediaPanel(QWidget):
+    def __init__(self, session, runner, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.runner = runner
+        self.checking: Task | None = None
+        self.view = PortraitView()
+        self.view.face_clicked.connect(self.pick_face)
+        self.face = QComboBox()
+        self.face.setToolTip("Which face to animate when the photo has several (largest first)")
+        self.face.activated.connect(lambda i: self.pick_face(i))
+        self.btn_portrait = QPushButton("Portrait...")
+        self.btn_portrait.setToolTip("Choose the photo to animate (or drop it on the window)")
+        self.btn_portrait.clicked.connect(self.choose_portrait)
+        self.btn_audio = QPushButton("Narration...")
+        self.btn_audio.setToolTip("Choose the narration (WAV, MP3, M4A, FLAC, OGG or a video's audio)")
+        self.btn_audio.clicked.connect(self.choose_narration)
+        self.btn_record = QPushButton("Record...")
+        self.btn_record.clicked.connect(self.record)
+        from app.recorder import input_status
+
+        ok, why = input_status()
+        self.btn_record.setEnabled(ok)
+        self.btn_record.setToolTip("Record a narration from the microphone" if ok else f"Recording is unavailable: {why}")
+        self.audio_label = QLabel("No narration")
+        self.audio_label.setWordWrap(True)
+        self.script = QPlainTextEdit()
+        self.script.setPlaceholderText("The narration's words (optional: better lip-sync and emotion)")
+        self.script.textChanged.connect(self._script_edited)
+        self.btn_script = QPushButton("Apply script")
+        self.btn_script.setToolTip("Use this text for alignment and text emotion (re-analyses)")
+        self.btn_script.setEnabled(False)
+        self.btn_script.clicked.connect(self.apply_script)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setVisible(False)
+
+        row = QHBoxLayout()
+        row.addWidget(self.btn_portrait)
+        row.addWidget(QLabel("Face"))
+        row.addWidget(self.face, 1)
+        arow = QHBoxLayout()
+        arow.addWidget(self.btn_audio)
+        arow.addWidget(self.btn_record)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.view, 3)
+        lay.addLayout(row)
+        lay.addWidget(self.busy)
+        lay.addLayout(arow)
+        lay.addWidget(self.audio_label)
+        lay.addWidget(QLabel("Script"))
+        lay.addWidget(self.script, 2)
+        lay.addWidget(self.btn_script)
+        session.analysis_ready.connect(self._on_analysis)
+        session.analysis_cleared.connect(self._on_cleared)
+        session.analysis_started.connect(lambda: self.view.set_note("Finding the face..."))
+        session.changed.connect(self._on_changed)
+        session.project_loaded.connect(self._sync_all)
+        self._sync_all()
+
+    # -- sync from the project -------------------------------------------------
+    def _sync_all(self) -> None:
+        p = self.session.project
+        self.script.blockSignals(True)
+        self.script.setPlainText(p.script)
+        self.script.blockSignals(False)
+        self.btn_script.setEnabled(False)
+        self.audio_label.setText(Path(p.narration).name if p.narration else "No narration")
+        if not self.session.analysis:
+            self.view.set_rig(None)
+            self.face.clear()
+
+    def _on_changed(self, key: str) -> None:
+        if key == "script":
+            if self.script.toPlainText() != self.session.project.script:
+                self.script.blockSignals(True)
+                self.script.setPlainText(self.session.project.script)
+                self.script.blockSignals(False)
+            self.btn_script.setEnabled(False)
+        elif key == "narration":
+            self._sync_all()
+
+    def _on_analysis(self) -> None:
+        an = self.session.analysis
+        self.view.set_rig(an.rig)
+        self.face.clear()
+        boxes = an.rig.all_boxes or [an.rig.box]
+        for i, b in enumerate(boxes):
+            self.face.addItem(f"Face {i + 1} of {len(boxes)} ({b.x1 - b.x0:.0f} px wide)")
+        self.face.setCurrentIndex(an.rig.face_index)
+        self.face.setEnabled(len(boxes) > 1)
+        a = an.audio
+        self.audio_label.setText(f"{Path(self.session.project.narration).name}: {a.duration:.1f} s, "
+                                 f"{an.tracks.alignment.source} timing, {len(an.tracks.alignment.words)} words")
+
+    def _on_cleared(self) -> None:
+        p = self.session.project
+        self.view.set_rig(None)
+        self.view.set_note("Analysing..." if self.session.analysing else
+                           ("Portrait and narration needed." if not (p.portrait and p.narration) else "Not analysed."))
+
+    # -- actions -------------------------------------------------------------
+    def choose_portrait(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Portrait", "", IMAGE_FILTER)
+        if path:
+            self.load_portrait(path)
+
+    def load_portrait(self, path: str) -> Task:
+        """Check for a face off the GUI thread; only a usable portrait enters the project."""
+        self.busy.setVisible(True)
+        task = Task(check_portrait, str(path), name="portrait")
+        self.checking = task
+
+        def ok(rig, path=str(path)):
+            self.session.edit("portrait", path, "Set portrait")
+            if self.session.project.face is not None:
+                self.session.edit("face", None, "Pick face")
+
+        def done():
+            self.busy.setVisible(False)
+            self.checking = None
+
+        task.signals.done.connect(ok)
+        task.signals.failed.connect(lambda e: show_error(self.window(), e, "Portrait"))
+        task.signals.finished.connect(done)
+        self.runner.start(task)
+        return task
+
+    def choose_narration(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Narration", "", AUDIO_FILTER)
+        if path:
+            self.load_narration(path)
+
+    def load_narration(self, path: str) -> None:
+        self.session.edit("narration", str(path), "Set narration")
+
+    def pick_face(self, index: int) -> None:
+        an = self.session.analysis
+        if an is None or index == an.rig.face_index:
+            return
+        self.session.edit("face", int(index), f"Pick face {index + 1}")
+
+    def _script_edited(self) -> None:
+        self.btn_script.setEnabled(self.script.toPlainText() != self.session.project.script)
+
+    def apply_script(self) -> None:
+        self.session.edit("script", self.script.toPlainText(), "Edit script")
+
+    def record(self) -> None:
+        from app.recorder import RecordDialog
+
+        out = data_dir() / "recordings" / time.strftime("narration-%Y%m%d-%H%M%S.wav")
+        dlg = RecordDialog(out, self)
+        dlg.recorded.connect(self.load_narration)
+        dlg.open()

@@ -1,0 +1,330 @@
+"""The timeline: waveform, words, phones, scene segments and an emotion lane.
+
+Zoom with Ctrl+wheel (or the +/- keys), scroll with the wheel or the bar
+below, click or drag in the ruler/waveform to move the playhead (scrubbing
+plays a short grain of audio). Word boundaries and scene segment edges can
+be dragged; the change becomes one undoable edit when the mouse is released.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QScrollBar, QVBoxLayout, QWidget
+
+from core.tracks import EMOTIONS
+
+EMOTION_COLORS = {
+    "neutral": QColor(150, 150, 150), "happy": QColor(250, 200, 60), "sad": QColor(80, 130, 230),
+    "angry": QColor(230, 70, 60), "surprised": QColor(240, 140, 40), "fearful": QColor(150, 90, 200),
+    "disgusted": QColor(90, 170, 80), "contempt": QColor(170, 120, 90),
+}
+LANES = (("ruler", 20), ("wave", 72), ("words", 24), ("phones", 18), ("scenes", 28), ("emotion", 20))
+GRAB_PX = 5
+
+
+class TimelineCanvas(QWidget):
+    scene_selected = Signal(int)
+
+    def __init__(self, session, transport, view, parent=None):
+        super().__init__(parent)
+        self.session, self.transport, self.view = session, transport, view
+        self.setMinimumHeight(sum(h for _, h in LANES) + 4)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.selected_scene = -1
+        self._drag = None          # (kind, index, edge) while dragging an edge
+        self._scrubbing = False
+        self._draft_words = None
+        self._draft_scenes = None
+        y = 0
+        self.lane = {}
+        for name, h in LANES:
+            self.lane[name] = (y, h)
+            y += h
+        view.changed.connect(self.update)
+        transport.position_changed.connect(lambda _t: self.update())
+        session.changed.connect(lambda _k: self.update())
+        session.motion_ready.connect(self.update)
+        session.analysis_ready.connect(self.update)
+        session.analysis_cleared.connect(self.update)
+
+    # -- data ---------------------------------------------------------------
+    def words(self):
+        if self._draft_words is not None:
+            return self._draft_words
+        a = self.session.project.alignment
+        if a is None and self.session.analysis is not None:
+            a = self.session.analysis.tracks.alignment
+        return a
+
+    def scenes(self):
+        return self._draft_scenes if self._draft_scenes is not None else self.session.project.scenes
+
+    def lane_at(self, y: float) -> str:
+        for name, (y0, h) in self.lane.items():
+            if y0 <= y < y0 + h:
+                return name
+        return ""
+
+    # -- painting -------------------------------------------------------------
+    def paintEvent(self, _ev) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(30, 31, 36))
+        W = self.width()
+        v = self.view
+        t0, t1 = v.t0, v.t_of(W)
+        small = QFont(self.font().family(), 8)
+        p.setFont(small)
+        # lane backgrounds and labels
+        for i, (name, (y0, h)) in enumerate(self.lane.items()):
+            if i % 2:
+                p.fillRect(0, y0, W, h, QColor(36, 37, 43))
+        self._paint_ruler(p, t0, t1, W)
+        an = self.session.analysis
+        if an is None:
+            p.setPen(QColor(160, 160, 170))
+            y0, h = self.lane["wave"]
+            p.drawText(QRectF(0, y0, W, h), Qt.AlignmentFlag.AlignCenter,
+                       "The waveform, words, scenes and emotion appear here after analysis.")
+        else:
+            self._paint_wave(p, an.pyramid, t0, t1, W)
+            self._paint_words(p, t0, t1)
+            self._paint_emotion(p, W)
+        self._paint_scenes(p, t0, t1)
+        p.setPen(QColor(120, 120, 130))
+        for name, (y0, h) in self.lane.items():
+            if name != "ruler":
+                p.drawText(4, y0 + 11, name)
+        # playhead
+        x = v.x_of(self.transport.position)
+        p.setPen(QPen(QColor(255, 80, 80), 1.5))
+        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+
+    def _paint_ruler(self, p: QPainter, t0: float, t1: float, W: int) -> None:
+        y0, h = self.lane["ruler"]
+        span = max(t1 - t0, 1e-6)
+        step = next(s for s in (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 1e9)
+                    if s * self.view.pps >= 60)
+        p.setPen(QColor(140, 140, 150))
+        t = np.floor(t0 / step) * step
+        while t <= t1:
+            x = self.view.x_of(t)
+            p.drawLine(QPointF(x, y0 + h - 6), QPointF(x, y0 + h))
+            label = f"{int(t // 60)}:{t % 60:04.1f}" if step < 1 else f"{int(t // 60)}:{int(t % 60):02d}"
+            p.drawText(QPointF(x + 3, y0 + h - 8), label)
+            t += step
+        del span
+
+    def _paint_wave(self, p: QPainter, pyr, t0: float, t1: float, W: int) -> None:
+        y0, h = self.lane["wave"]
+        lo, hi = pyr.envelope(t0, t1, W)
+        mid, amp = y0 + h / 2, h / 2 - 3
+        peak = max(float(np.max(np.abs(np.concatenate([lo, hi])))), 1e-3) if len(lo) else 1.0
+        gain = min(1.0 / peak, 4.0) * amp
+        xs = np.arange(W, dtype=np.float64)
+        top = [QPointF(x, mid - float(h_) * gain) for x, h_ in zip(xs, hi)]
+        bot = [QPointF(x, mid - float(l_) * gain) for x, l_ in zip(xs[::-1], lo[::-1])]
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(90, 170, 230))
+        p.drawPolygon(QPolygonF(top + bot))
+
+    def _paint_words(self, p: QPainter, t0: float, t1: float) -> None:
+        a = self.words()
+        if a is None:
+            return
+        yw, hw = self.lane["words"]
+        yp, hp = self.lane["phones"]
+        if not a.words:
+            p.setPen(QColor(150, 150, 160))
+            p.drawText(QRectF(60, yw, 900, hw), Qt.AlignmentFlag.AlignVCenter,
+                       "no word timings: " + ("; ".join(a.warnings)[:140] or f"alignment source '{a.source}'"))
+        for i, w in enumerate(a.words):
+            if w.end < t0 or w.start > t1:
+                continue
+            x0, x1 = self.view.x_of(w.start), self.view.x_of(w.end)
+            r = QRectF(x0, yw + 3, max(x1 - x0, 1), hw - 6)
+            p.fillRect(r, QColor(70, 110, 90))
+            p.setPen(QColor(230, 240, 235))
+            p.drawText(r.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, w.text)
+            p.setPen(QColor(200, 255, 220))
+            p.drawLine(QPointF(x0, yw + 2), QPointF(x0, yw + hw - 2))
+            p.drawLine(QPointF(x1, yw + 2), QPointF(x1, yw + hw - 2))
+        if self.view.pps > 150:
+            for ph in a.phones:
+                if ph.end < t0 or ph.start > t1 or ph.label == "SIL":
+                    continue
+                x0, x1 = self.view.x_of(ph.start), self.view.x_of(ph.end)
+                r = QRectF(x0, yp + 2, max(x1 - x0, 1), hp - 4)
+                p.fillRect(r, QColor(60, 70, 95))
+                p.setPen(QColor(200, 210, 240))
+                p.drawText(r, Qt.AlignmentFlag.AlignCenter, ph.label)
+
+    def _paint_scenes(self, p: QPainter, t0: float, t1: float) -> None:
+        y0, h = self.lane["scenes"]
+        for i, s in enumerate(self.scenes()):
+            if s.end < t0 or s.start > t1:
+                continue
+            x0, x1 = self.view.x_of(s.start), self.view.x_of(s.end)
+            r = QRectF(x0, y0 + 3, max(x1 - x0, 2), h - 6)
+            sel = i == self.selected_scene
+            p.fillRect(r, QColor(150, 110, 60) if sel else QColor(110, 85, 55))
+            p.setPen(QPen(QColor(255, 220, 160), 2 if sel else 1))
+            p.drawRect(r)
+            p.setPen(QColor(250, 240, 225))
+            p.drawText(r.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, s.text)
+
+    def _paint_emotion(self, p: QPainter, W: int) -> None:
+        tr = self.session.tracks
+        if tr is None:
+            return
+        e = tr.emotion
+        y0, h = self.lane["emotion"]
+        xs = np.arange(0, W, 2)
+        idx = np.clip((self.view.t_of(xs) * e.fps).astype(int), 0, e.n_frames - 1)
+        inside = (self.view.t_of(xs) >= 0) & (self.view.t_of(xs) <= tr.duration)
+        dom = np.argmax(e.probs[idx], 1)
+        inten = np.clip(e.intensity[idx], 0, 1)
+        for x, k, a, ok in zip(xs, dom, inten, inside):
+            if not ok:
+                continue
+            c = QColor(EMOTION_COLORS.get(e.classes[k], QColor(150, 150, 150)))
+            c.setAlpha(int(70 + 185 * a))
+            p.fillRect(QRectF(float(x), y0 + 3, 2, h - 6), c)
+        # valence as a thin line over the strip
+        val = e.valence[idx]
+        path = QPainterPath()
+        for j, (x, v_) in enumerate(zip(xs, val)):
+            pt = QPointF(float(x), y0 + h / 2 - float(v_) * (h / 2 - 3))
+            path.moveTo(pt) if j == 0 else path.lineTo(pt)
+        p.setPen(QPen(QColor(255, 255, 255, 160), 1))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPath(path)
+
+    # -- hit testing ------------------------------------------------------------
+    def edge_at(self, x: float, y: float):
+        """(kind, index, edge) under the mouse: a word or scene boundary, or None."""
+        lane = self.lane_at(y)
+        if lane == "words" and self.words() is not None:
+            for i, w in enumerate(self.words().words):
+                for edge, t in (("start", w.start), ("end", w.end)):
+                    if abs(self.view.x_of(t) - x) <= GRAB_PX:
+                        return ("word", i, edge)
+        if lane == "scenes":
+            for i, s in enumerate(self.scenes()):
+                for edge, t in (("start", s.start), ("end", s.end)):
+                    if abs(self.view.x_of(t) - x) <= GRAB_PX:
+                        return ("scene", i, edge)
+        return None
+
+    def scene_at(self, x: float) -> int:
+        t = self.view.t_of(x)
+        for i, s in enumerate(self.scenes()):
+            if s.start <= t < s.end:
+                return i
+        return -1
+
+    # -- mouse ----------------------------------------------------------------
+    def mousePressEvent(self, ev) -> None:
+        x, y = ev.position().x(), ev.position().y()
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        hit = self.edge_at(x, y)
+        if hit is not None:
+            self._drag = hit
+            if hit[0] == "word":
+                self._draft_words = copy.deepcopy(self.words())
+            else:
+                self._draft_scenes = copy.deepcopy(self.scenes())
+            return
+        if self.lane_at(y) == "scenes":
+            self.selected_scene = self.scene_at(x)
+            self.scene_selected.emit(self.selected_scene)
+            self.update()
+            return
+        self._scrubbing = True
+        self.transport.pause()
+        self.transport.seek(self.view.t_of(x), scrub=True)
+
+    def mouseMoveEvent(self, ev) -> None:
+        x, y = ev.position().x(), ev.position().y()
+        if self._drag is not None:
+            self._move_edge(self.view.t_of(x))
+            self.update()
+            return
+        if self._scrubbing:
+            self.transport.seek(self.view.t_of(x), scrub=True)
+            return
+        self.setCursor(Qt.CursorShape.SizeHorCursor if self.edge_at(x, y) else Qt.CursorShape.ArrowCursor)
+
+    def _move_edge(self, t: float) -> None:
+        kind, i, edge = self._drag
+        items = self._draft_words.words if kind == "word" else self._draft_scenes
+        item = items[i]
+        prev_end = items[i - 1].end if i > 0 else 0.0
+        next_start = items[i + 1].start if i + 1 < len(items) else self.view.duration or 1e9
+        min_len = 0.02
+        if edge == "start":
+            item.start = float(np.clip(t, prev_end, item.end - min_len))
+        else:
+            item.end = float(np.clip(t, item.start + min_len, next_start))
+
+    def mouseReleaseEvent(self, ev) -> None:
+        if self._drag is not None:
+            kind = self._drag[0]
+            if kind == "word":
+                draft, self._draft_words = self._draft_words, None
+                self.session.edit("alignment", draft, "Move word timing")
+            else:
+                draft, self._draft_scenes = self._draft_scenes, None
+                self.session.edit("scenes", draft, "Move scene edge")
+            self._drag = None
+            self.update()
+        self._scrubbing = False
+
+    def wheelEvent(self, ev) -> None:
+        d = ev.angleDelta().y() or ev.angleDelta().x()
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.view.zoom(1.25 if d > 0 else 0.8, self.view.t_of(ev.position().x()))
+        else:
+            self.view.set(t0=self.view.t0 - d / 120 * 60 / self.view.pps)
+        ev.accept()
+
+
+class Timeline(QWidget):
+    """The canvas with a horizontal scroll bar bound to the shared TimeView."""
+
+    def __init__(self, session, transport, view, parent=None):
+        super().__init__(parent)
+        self.view = view
+        self.canvas = TimelineCanvas(session, transport, view, self)
+        self.bar = QScrollBar(Qt.Orientation.Horizontal, self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.canvas)
+        lay.addWidget(self.bar)
+        self.bar.valueChanged.connect(lambda v: view.set(t0=v / 100.0) if abs(v / 100.0 - view.t0) > 0.005 else None)
+        view.changed.connect(self._sync_bar)
+        transport.position_changed.connect(self._follow)
+        self.transport = transport
+
+    def _sync_bar(self) -> None:
+        v = self.view
+        visible = self.canvas.width() / v.pps
+        self.bar.blockSignals(True)
+        self.bar.setRange(0, int(max(v.duration - visible, 0) * 100))
+        self.bar.setPageStep(int(visible * 100))
+        self.bar.setValue(int(v.t0 * 100))
+        self.bar.blockSignals(False)
+
+    def _follow(self, t: float) -> None:
+        """While playing, page the view so the playhead stays visible."""
+        if not self.transport.playing:
+            return
+        x = self.view.x_of(t)
+        if x > self.canvas.width() - 20 or x < 0:
+            self.view.set(t0=t - 20 / self.view.pps)

@@ -1,0 +1,379 @@
+"""The main window: media on the left, preview and curve editor in the middle,
+the timeline below, scenes and export on the right."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget,
+    QVBoxLayout, QWidget,
+)
+
+from core.project import SUFFIX, find_recoveries
+
+from app.curve_editor import CurveEditor
+from app.errors import LOG_FILE, show_error
+from app.export_panel import ExportPanel
+from app.media_panel import AUDIO_EXT, IMAGE_EXT, MediaPanel
+from app.preview import PreviewEngine, PreviewView
+from app.scene_panel import ScenePanel
+from app.session import Session
+from app.settings import AppSettings
+from app.timeline import Timeline
+from app.transport import TimeView, Transport
+from app.workers import Runner
+
+log = logging.getLogger("synchrorama.app")
+PROJECT_FILTER = f"SynchroRaMa project (*{SUFFIX})"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings | None = None, ask: bool = True):
+        super().__init__()
+        self.ask = ask                      # False in tests and screenshots: no blocking questions
+        self.settings = settings or AppSettings.load()
+        self.session = Session(self)
+        self.transport = Transport(self)
+        self.view = TimeView(self)
+        self.tools = Runner(1, self)
+        self.setWindowTitle("SynchroRaMa Studio")
+        self.setAcceptDrops(True)
+        self.resize(1440, 900)
+
+        self.preview = PreviewView()
+        self.engine = PreviewEngine(self)
+        self.engine.frame_ready.connect(self.preview.show_frame)
+        self.engine.failed.connect(lambda m: self.statusBar().showMessage(f"Preview: {m}", 8000))
+        self.engine.start()
+        self.curves = CurveEditor(self.session, self.transport, self.view)
+        self.timeline = Timeline(self.session, self.transport, self.view)
+        self.media = MediaPanel(self.session, self.tools)
+        self.scenes = ScenePanel(self.session, self.tools, self.settings, self.timeline, self.transport)
+        self.export = ExportPanel(self.session, self.settings)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.preview)
+        top.addWidget(self.curves)
+        top.setStretchFactor(0, 2)
+        top.setStretchFactor(1, 3)
+        centre = QSplitter(Qt.Orientation.Vertical)
+        centre.addWidget(top)
+        centre.addWidget(self.timeline)
+        centre.setStretchFactor(0, 3)
+        centre.setStretchFactor(1, 1)
+        self.setCentralWidget(centre)
+        self._dock("Media", self.media, Qt.DockWidgetArea.LeftDockWidgetArea)
+        right = QTabWidget()
+        right.addTab(self.scenes, "Scenes")
+        right.addTab(self.export, "Export")
+        self.right_tabs = right
+        self._dock("Scenes and export", right, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.busy = QProgressBar()
+        self.busy.setMaximumWidth(220)
+        self.busy.setRange(0, 1000)
+        self.busy.setVisible(False)
+        self.audio_note = QLabel("")
+        self.statusBar().addPermanentWidget(self.audio_note)
+        self.statusBar().addPermanentWidget(self.busy)
+        if not self.transport.audio.available:
+            self.audio_note.setText("silent preview")
+            self.audio_note.setToolTip(self.transport.audio.note)
+
+        self._build_actions()
+        s = self.session
+        s.message.connect(lambda m: self.statusBar().showMessage(m, 10000))
+        s.error.connect(lambda e: show_error(self, e))
+        s.analysis_started.connect(self._analysis_started)
+        s.analysis_progress.connect(self._analysis_progress)
+        s.analysis_ready.connect(self._analysis_ready)
+        s.analysis_cleared.connect(self._analysis_cleared)
+        s.motion_ready.connect(self._motion_ready)
+        s.undo.cleanChanged.connect(lambda _c: self._title())
+        s.project_loaded.connect(self._title)
+        s.project_loaded.connect(self.transport.stop)
+        self.transport.position_changed.connect(self._position)
+        self.transport.state_changed.connect(self._play_state)
+        self._title()
+
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(title)
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, d)
+        return d
+
+    # -- actions and shortcuts ----------------------------------------------------
+    def _act(self, menu, text, slot, shortcut=None, tip="") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._act(f, "&New", self.new_project, QKeySequence.StandardKey.New)
+        self._act(f, "New from &sample", self.open_sample, tip="The embedded portrait and narration")
+        self._act(f, "&Open...", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = f.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._act(f, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._act(f, "Save &as...", self.save_as, QKeySequence.StandardKey.SaveAs)
+        f.addSeparator()
+        self._act(f, "Import &portrait...", self.media.choose_portrait)
+        self._act(f, "Import &narration...", self.media.choose_narration)
+        f.addSeparator()
+        self._act(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = mb.addMenu("&Edit")
+        undo = self.session.undo.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.session.undo.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for a in (undo, redo):
+            e.addAction(a)
+            self.addAction(a)
+        self.undo_action, self.redo_action = undo, redo
+        p = mb.addMenu("&Playback")
+        self._act(p, "Play / pause", self.transport.toggle, Qt.Key.Key_Space)
+        self._act(p, "Reverse (J)", lambda: self.transport.shuttle(-1), Qt.Key.Key_J)
+        self._act(p, "Stop (K)", lambda: self.transport.shuttle(0), Qt.Key.Key_K)
+        self._act(p, "Forward (L, again: faster)", lambda: self.transport.shuttle(1), Qt.Key.Key_L)
+        self._act(p, "Previous frame", lambda: self.transport.step(-1), Qt.Key.Key_Left)
+        self._act(p, "Next frame", lambda: self.transport.step(1), Qt.Key.Key_Right)
+        self._act(p, "Go to start", lambda: self.transport.seek(0), Qt.Key.Key_Home)
+        v = mb.addMenu("&View")
+        self._act(v, "Zoom in", lambda: self.view.zoom(1.5, self.transport.position), Qt.Key.Key_Plus)
+        self._act(v, "Zoom out", lambda: self.view.zoom(1 / 1.5, self.transport.position), Qt.Key.Key_Minus)
+        self._act(v, "Fit the whole narration", self.fit, "Ctrl+0")
+        t = mb.addMenu("&Tools")
+        self._act(t, "&Analyse again", self.session.start_analysis, "F5")
+        self._act(t, "&Models...", self.show_models)
+        self._act(t, "&Settings...", self.show_settings)
+        h = mb.addMenu("&Help")
+        self._act(h, "Where is the log?", lambda: QMessageBox.information(self, "Log", f"The log is at {LOG_FILE}"))
+        self.tool = self.addToolBar("Main")
+        self.tool.setObjectName("main-toolbar")
+        self.tool.setMovable(False)
+        self.play_action = QAction("Play", self)
+        self.play_action.triggered.connect(self.transport.toggle)
+        self.play_action.setToolTip("Play / pause (Space)")
+        for a in (undo, redo):
+            self.tool.addAction(a)
+        self.tool.addSeparator()
+        self.tool.addAction(self.play_action)
+        self.time_label = QLabel("  0:00.00 / 0:00.00  ")
+        self.tool.addWidget(self.time_label)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent:
+            a = self.recent_menu.addAction(path)
+            a.triggered.connect(lambda _c=False, p=path: self.open_project(p))
+        if not self.settings.recent:
+            a = self.recent_menu.addAction("(none yet)")
+            a.setEnabled(False)
+
+    # -- documents ---------------------------------------------------------------
+    def _title(self) -> None:
+        p = self.session.project
+        name = Path(p.path).name if p.path else p.name
+        self.setWindowTitle(f"{name}{'*' if self.session.dirty else ''} - SynchroRaMa Studio")
+
+    def confirm_discard(self) -> bool:
+        """True when it is fine to drop the current document."""
+        if not self.session.dirty or not self.ask:
+            return True
+        r = QMessageBox.question(self, "Unsaved changes", "Save the changes to this project first?",
+                                 QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                                 | QMessageBox.StandardButton.Cancel)
+        if r == QMessageBox.StandardButton.Save:
+            return self.save()
+        return r == QMessageBox.StandardButton.Discard
+
+    def new_project(self) -> None:
+        if self.confirm_discard():
+            self.session.new_project()
+            self.session.project.export = self._default_export()
+
+    def _default_export(self):
+        import copy
+
+        return copy.deepcopy(self.settings.export)
+
+    def open_sample(self) -> None:
+        if self.confirm_discard():
+            self.session.sample_project()
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", PROJECT_FILTER)
+        if path:
+            self.open_project(path, confirmed=True)
+
+    def open_project(self, path: str, confirmed: bool = False) -> bool:
+        if not confirmed and not self.confirm_discard():
+            return False
+        try:
+            self.session.open_project(path)
+        except Exception as exc:  # noqa: BLE001 - a bad file is a dialog
+            show_error(self, exc, "Open project")
+            return False
+        self.settings.add_recent(path)
+        return True
+
+    def save(self) -> bool:
+        if not self.session.project.path:
+            return self.save_as()
+        return self._save_to(None)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", self.session.project.name + SUFFIX, PROJECT_FILTER)
+        return self._save_to(path) if path else False
+
+    def _save_to(self, path) -> bool:
+        try:
+            out = self.session.save(path)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, "Save")
+            return False
+        self.settings.add_recent(str(out))
+        self._title()
+        return True
+
+    def offer_recovery(self) -> None:
+        """After a crash: offer the newest autosave a dead session left."""
+        recs = find_recoveries()
+        if not recs or not self.ask:
+            return
+        r = recs[0]
+        what = r.origin or "an unsaved project"
+        ans = QMessageBox.question(self, "Recover", f"SynchroRaMa Studio did not close cleanly. Recover the "
+                                   f"autosaved copy of {what}?")
+        try:
+            if ans == QMessageBox.StandardButton.Yes:
+                proj = r.load()
+                self.session.replace_project(proj)
+                self.session._autosaved_index = -1
+                self.session.edit("name", proj.name + " ", "Recovered")  # mark dirty so it gets saved
+                self.session.edit("name", proj.name, "Recovered")
+            r.autosave.unlink(missing_ok=True)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, "Recover")
+
+    # -- analysis / preview -------------------------------------------------------
+    def _analysis_started(self) -> None:
+        self.busy.setVisible(True)
+        self.busy.setValue(0)
+        self.preview.clear("Analysing the portrait and the narration...")
+
+    def _analysis_progress(self, stage: str, done: float, total: float) -> None:
+        self.busy.setValue(int(1000 * done / total) if total else 0)
+        self.busy.setFormat(f"{stage} %p%")
+
+    def _analysis_ready(self) -> None:
+        self.busy.setVisible(False)
+        an = self.session.analysis
+        self.view.duration = an.tracks.duration
+        self.transport.set_media(an.audio.samples, an.audio.sample_rate, an.tracks.duration, an.tracks.fps)
+        self.preview.fps = an.tracks.fps
+        self.engine.set_rig(an.rig)
+        self.fit()
+
+    def _analysis_cleared(self) -> None:
+        if not self.session.analysing:
+            self.busy.setVisible(False)
+        self.engine.set_rig(None)
+        self.preview.clear("Analysing..." if self.session.analysing else
+                           "Load a portrait and a narration, or open the sample (File > New from sample).")
+
+    def _motion_ready(self) -> None:
+        self.engine.set_motion(self.session.tracks.motion, rerender=self.transport.frame())
+        w = self.session.warnings + list(self.session.tracks.settings.get("warnings", []))
+        if w:
+            self.statusBar().showMessage(w[-1], 8000)
+
+    def _position(self, t: float) -> None:
+        self.engine.request(self.transport.frame())
+        self.time_label.setText(f"  {int(t // 60)}:{t % 60:05.2f} / {int(self.transport.duration // 60)}:"
+                                f"{self.transport.duration % 60:05.2f}  ")
+
+    def _play_state(self) -> None:
+        self.play_action.setText("Pause" if self.transport.playing else "Play")
+
+    def fit(self) -> None:
+        self.view.fit(max(self.timeline.canvas.width(), 400))
+
+    # -- dialogs -------------------------------------------------------------------
+    def show_models(self) -> None:
+        from app.dialogs import ModelsDialog
+
+        dlg = ModelsDialog(self)
+        dlg.finished.connect(lambda _r: self.export.refresh_renderers())
+        dlg.open()
+        return dlg
+
+    def show_settings(self) -> None:
+        from app.dialogs import SettingsDialog
+
+        dlg = SettingsDialog(self.settings, self)
+        dlg.open()
+        return dlg
+
+    # -- drag and drop -------------------------------------------------------------
+    def dragEnterEvent(self, ev) -> None:
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:
+        for url in ev.mimeData().urls():
+            self.open_path(url.toLocalFile())
+
+    def open_path(self, path: str) -> None:
+        """A dropped file goes where its type says."""
+        ext = Path(path).suffix.lower()
+        if ext in IMAGE_EXT:
+            self.media.load_portrait(path)
+        elif ext in AUDIO_EXT:
+            self.media.load_narration(path)
+        elif ext == ".txt":
+            try:
+                self.session.edit("script", Path(path).read_text(encoding="utf-8").strip(), "Set script")
+            except (OSError, UnicodeDecodeError) as exc:
+                show_error(self, exc)
+        elif ext in (SUFFIX, ".json"):
+            self.open_project(path)
+        else:
+            self.statusBar().showMessage(f"Not a portrait, narration, script or project: {path}", 8000)
+
+    # -- state for screenshots and tests -------------------------------------------
+    def settled(self) -> bool:
+        s = self.session
+        return (s.analysis is not None and not s.motion_pending and s.tracks is not None
+                and self.preview.image is not None and not self.media.checking)
+
+    def closeEvent(self, ev) -> None:
+        if not self.confirm_discard():
+            ev.ignore()
+            return
+        self.transport.stop()
+        self.export.runner.cancel_all()
+        self.session.shutdown()
+        self.export.runner.wait(10000)
+        self.tools.cancel_all()
+        self.tools.wait(10000)
+        self.engine.stop()
+        self.session.discard_autosave()
+        ev.accept()

@@ -1,0 +1,94 @@
+"""Background work for the GUI: every long call into core runs here.
+
+A ``Task`` wraps a core function that takes ``progress`` and ``cancel``
+keywords. It runs on a QThreadPool thread; its signals are delivered on the
+GUI thread (queued), progress is throttled so a fast loop cannot flood the
+event queue, and ``cancel()`` sets core's CancelToken from the GUI thread.
+No task ever pumps the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from core.errors import Cancelled
+from core.progress import CancelToken
+
+log = logging.getLogger("synchrorama.app")
+
+
+class TaskSignals(QObject):
+    progress = Signal(str, float, float)   # stage, done, total
+    done = Signal(object)
+    failed = Signal(object)                # the exception
+    cancelled = Signal()
+    finished = Signal()                    # after any of the three above
+
+
+class Task(QRunnable):
+    """Run ``fn(*args, progress=..., cancel=..., **kw)`` off the GUI thread."""
+
+    MIN_INTERVAL = 0.05  # seconds between progress signals
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, name: str = "", **kw: Any):
+        super().__init__()
+        self.setAutoDelete(False)
+        self.fn, self.args, self.kw = fn, args, kw
+        self.name = name or getattr(fn, "__name__", "task")
+        self.token = CancelToken()
+        self.signals = TaskSignals()
+        self._last = 0.0
+        self.running = False
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def _progress(self, stage: str, done: float, total: float) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.MIN_INTERVAL or (total and done >= total):
+            self._last = now
+            self.signals.progress.emit(stage, float(done), float(total))
+
+    def run(self) -> None:
+        self.running = True
+        try:
+            self.token.check()
+            result = self.fn(*self.args, progress=self._progress, cancel=self.token, **self.kw)
+        except Cancelled:
+            self.signals.cancelled.emit()
+        except BaseException as exc:  # reported as a dialog, never a crash
+            if not isinstance(exc, Exception) or exc.__class__.__name__ != "UserInputError":
+                log.exception("task %s failed", self.name)
+            self.signals.failed.emit(exc)
+        else:
+            self.signals.done.emit(result)
+        finally:
+            self.running = False
+            self.signals.finished.emit()
+
+
+class Runner(QObject):
+    """Owns a thread pool and keeps running tasks alive until they finish."""
+
+    def __init__(self, threads: int, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads)
+        self.tasks: set[Task] = set()
+
+    def start(self, task: Task) -> Task:
+        self.tasks.add(task)
+        task.signals.finished.connect(lambda t=task: self.tasks.discard(t))
+        self.pool.start(task)
+        return task
+
+    def cancel_all(self) -> None:
+        for t in list(self.tasks):
+            t.cancel()
+
+    def wait(self, ms: int = 30000) -> bool:
+        return self.pool.waitForDone(ms)
