@@ -73,4 +73,9 @@ class WavePyramid:
         j = idx[-1]
         e = min(int(b[j]), len(lo))
         lo_out[j], hi_out[j] = lo[a[j]:e].min(), hi[a[j]:e].max()
+        # a column also overlaps the first bucket of the next one when its edge
+        # falls inside a bucket: fold that bucket in so no peak is missed
+        last = np.clip(np.ceil(edges[1:]).astype(np.int64) - 1, 0, len(lo) - 1)[idx]
+        lo_out[idx] = np.minimum(lo_out[idx], lo[last])
+        hi_out[idx] = np.maximum(hi_out[idx], hi[last])
         return lo_out, hi_out
