@@ -43,11 +43,11 @@ class CurveCanvas(QWidget):
     # -- coordinates ----------------------------------------------------------
     def y_of(self, v: float) -> float:
         lo, hi = ops.value_range(self.ed.channel)
-        return 8 + (hi - v) / (hi - lo) * (self.height() - 16)
+        return 10 + (hi - v) / (hi - lo) * (self.height() - 20)
 
     def v_of(self, y: float) -> float:
         lo, hi = ops.value_range(self.ed.channel)
-        return hi - (y - 8) / max(self.height() - 16, 1) * (hi - lo)
+        return hi - (y - 10) / max(self.height() - 20, 1) * (hi - lo)
 
     def pos_of(self, t: float, v: float) -> QPointF:
         return QPointF(self.ed.view.x_of(t), self.y_of(v))
@@ -63,7 +63,7 @@ class CurveCanvas(QWidget):
         p.setPen(QColor(60, 62, 70))
         for v in np.linspace(lo, hi, 5):
             p.drawLine(QPointF(0, self.y_of(v)), QPointF(W, self.y_of(v)))
-            p.drawText(QPointF(4, self.y_of(v) - 2), f"{v:+.2f}" if lo < 0 else f"{v:.2f}")
+            p.drawText(QPointF(4, self.y_of(v) + (11 if v >= hi else -2)), f"{v:+.2f}" if lo < 0 else f"{v:.2f}")
         xs = np.arange(0, W, 2, dtype=np.float64)
         ts = ed.view.t_of(xs)
         dur = ed.view.duration
@@ -285,7 +285,7 @@ class CurveEditor(QWidget):
         bar.addWidget(self.info)
         self.canvas = CurveCanvas(self)
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setContentsMargins(0, 2, 0, 0)
         lay.addLayout(bar)
         lay.addWidget(self.canvas, 1)
         for seq, fn in ((QKeySequence.StandardKey.Delete, self.delete_selected),
