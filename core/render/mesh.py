@@ -15,15 +15,21 @@ from typing import Iterator
 
 import numpy as np
 
+from core.errors import UserInputError
 from core.face import landmarks as L
 from core.face.rig import FaceRig, extract_square
 from core.motion.units import UNIT_NAMES
 from core.progress import CancelToken, Progress
 from core.render.base import RenderConditioning
 from core.render.mesh_units import build_unit_fields, combine
+from core.render.eyes import paint_eyes, prepare_eyes
+from core.render.layers import head_maps, person_layer
 from core.render.mouth import paint_mouth
-from core.render.warp import MeshWarp, apply_field
+from core.render.warp import MeshWarp, PoseField, sample_field, upsample_field
 from core.tracks import MotionTrack
+
+
+N_MESH = 468  # face-mesh points; 468-477 are the irises
 
 
 @dataclass
@@ -55,13 +61,16 @@ class MeshRenderer:
         import cv2
 
         n = int(size or self.settings.size)
+        if n < 64:
+            raise UserInputError(f"render size {n} is too small.", None, "Use a size of at least 64 pixels.")
         self.n = n
         cx, cy, side = rig.crop
         self.side = int(round(side))
         self.x0, self.y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
         crop_full = extract_square(rig.image, self.x0, self.y0, self.side)
         k = n / self.side
-        self.src = cv2.resize(crop_full, (n, n), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
+        self.src = np.ascontiguousarray(cv2.resize(
+            crop_full, (n, n), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC))
         pts = rig.landmarks.astype(np.float64).copy()
         pts[:, 0] = (pts[:, 0] - self.x0) * k
         pts[:, 1] = (pts[:, 1] - self.y0) * k
@@ -74,22 +83,36 @@ class MeshRenderer:
         self.tongue_i = UNIT_NAMES.index("tongue_show")
         face_w = float(np.ptp(pts[L.FACE_OVAL, 0]))
         self.face_w = face_w
-        self.pivot = np.array([pts[[234, 454], 0].mean(), pts[[234, 454], 1].mean(),
-                               pts[:, 2].mean() + 0.55 * face_w])
-        self._build_anchors(pts, n)
         grid = max(16, n // self.settings.grid_div)
-        self.warp = MeshWarp(np.concatenate([pts[:, :2], self.anchor_pts]), n, grid)
+        self.grid = grid
+        # expression warp: face landmarks (no irises: eyes.py moves those) + still anchors
+        self._build_anchors(pts, n)
+        self.warp = MeshWarp(np.concatenate([pts[:N_MESH, :2], self.anchor_pts]), n, grid)
         self.eye_w = (np.linalg.norm(pts[33, :2] - pts[133, :2]) + np.linalg.norm(pts[263, :2] - pts[362, :2])) / 2
-        # skin tone for the mouth interior: cheeks
+        # head pose: depth, follow weight, person layer over a still background plate
+        mesh_depth, cover = self._mesh_depth_on_grid(pts, n, grid)
+        depth, follow, self.pivot = head_maps(pts, n, grid, mesh_depth, cover)
+        self.pose = PoseField(n, grid, depth, follow, self.pivot, face_w)
+        self.mask, self.plate = person_layer(self.src)
+        lin = (np.arange(grid) + 0.5) * n / grid - 0.5
+        self.grid_xy = np.stack(np.meshgrid(lin, lin), -1).astype(np.float32)
+        # eyes and mouth
+        self.eyes, self.src_no_iris = prepare_eyes(self.src, pts)
+        self.iris_r = float(np.mean([e.radius for e in self.eyes])) if self.eyes else 0.0
         cheeks = pts[[50, 280, 101, 330], :2].astype(int).clip(0, n - 1)
         self.skin = np.array([self.src[y, x] for x, y in cheeks], np.float32).mean(0)
-        # output frame and blend region
+        self._prepare_output(rig)
+        self._prepared = True
+
+    def _prepare_output(self, rig: FaceRig) -> None:
+        import cv2
+
         H, W = rig.image.shape[:2]
         s = 1.0
         if self.settings.max_output and max(H, W) > self.settings.max_output:
             s = self.settings.max_output / max(H, W)
         self.out_scale = s
-        self.out_w, self.out_h = int(W * s) // 2 * 2, int(H * s) // 2 * 2
+        self.out_w, self.out_h = max(2, int(W * s) // 2 * 2), max(2, int(H * s) // 2 * 2)
         base = rig.image if s == 1.0 else cv2.resize(rig.image, (int(W * s), int(H * s)), interpolation=cv2.INTER_AREA)
         self.base = np.ascontiguousarray(base[: self.out_h, : self.out_w])
         side_o = max(2, int(round(self.side * s)))
@@ -97,70 +120,136 @@ class MeshRenderer:
         ox, oy = int(round(self.x0 * s)), int(round(self.y0 * s))
         self.dst_box = (max(0, ox), max(0, oy), min(self.out_w, ox + side_o), min(self.out_h, oy + side_o))
         self.src_off = (self.dst_box[0] - ox, self.dst_box[1] - oy)
-        ramp = np.clip(np.minimum(np.arange(side_o), np.arange(side_o)[::-1]) / (0.06 * side_o), 0, 1)
-        ramp = 0.5 - 0.5 * np.cos(np.pi * ramp)
-        self.blend = (ramp[:, None] * ramp[None, :]).astype(np.float32)[..., None]
-        self._prepared = True
+        band = max(1, int(np.ceil(0.06 * side_o)))
+        self.band = band
+        ramp = np.clip(np.minimum(np.arange(side_o), np.arange(side_o)[::-1]) / band, 0, 1)
+        self.ramp = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
 
     def _build_anchors(self, pts: np.ndarray, n: int) -> None:
-        """Anchor rings around the face: (points, z, head-follow weight)."""
+        """Still control points around the face for the expression warp.
+
+        Expression fields fade out inside the face oval; a ring just outside
+        it and the crop border keep the hair and background put.
+        """
         oval = pts[L.FACE_OVAL]
         c = oval[:, :2].mean(0)
-        rings, weights = [], []
-        for scale, wgt in ((1.25, 0.92), (1.6, 0.6), (2.1, 0.25)):
-            ring = c + (oval[:, :2] - c) * scale
-            below = ring[:, 1] > pts[L.CHIN, 1]
-            w = np.where(below, wgt * 0.55, wgt)  # neck follows less than hair
-            rings.append(ring)
-            weights.append(w)
+        rings = [c + (oval[:, :2] - c) * s for s in (1.18, 1.45)]
         ring = np.concatenate(rings)
-        w = np.concatenate(weights)
         inside = (ring[:, 0] > 2) & (ring[:, 0] < n - 3) & (ring[:, 1] > 2) & (ring[:, 1] < n - 3)
-        ring, w = ring[inside], w[inside]
+        ring = ring[inside]
         edge = np.linspace(0, n - 1, 9)
         border = np.concatenate([
             np.stack([edge, np.zeros(9)], 1), np.stack([edge, np.full(9, n - 1.0)], 1),
             np.stack([np.zeros(7), edge[1:-1]], 1), np.stack([np.full(7, n - 1.0), edge[1:-1]], 1)])
         self.anchor_pts = np.concatenate([ring, border])
-        self.anchor_w = np.concatenate([w, np.zeros(len(border))])
-        self.anchor_z = np.full(len(self.anchor_pts), pts[L.FACE_OVAL, 2].mean())
+
+    @staticmethod
+    def _mesh_depth_on_grid(pts: np.ndarray, n: int, grid: int) -> tuple[np.ndarray, np.ndarray]:
+        """The face mesh's z at every grid point inside the face (barycentric), and that coverage."""
+        from scipy.spatial import Delaunay
+
+        tri = Delaunay(pts[:N_MESH, :2])
+        lin = (np.arange(grid) + 0.5) * n / grid - 0.5
+        gx, gy = np.meshgrid(lin, lin)
+        q = np.stack([gx.ravel(), gy.ravel()], 1)
+        s = tri.find_simplex(q)
+        z = np.zeros(len(q))
+        ok = s >= 0
+        T = tri.transform[s[ok]]
+        b = np.einsum("nij,nj->ni", T[:, :2], q[ok] - T[:, 2])
+        bary = np.column_stack([b, 1 - b.sum(1)])
+        z[ok] = (pts[tri.simplices[s[ok]], 2] * bary).sum(1)
+        return z.reshape(grid, grid), ok.reshape(grid, grid).astype(np.float32)
 
     @property
     def frame_size(self) -> tuple[int, int]:
         return self.out_w, self.out_h
 
     # -- per frame -----------------------------------------------------------
-    def moved_landmarks(self, weights: np.ndarray, head: np.ndarray, gaze: np.ndarray) -> np.ndarray:
-        """Landmarks (478, 2) in crop pixels after expression, gaze and pose."""
+    def _expressed(self, weights: np.ndarray) -> np.ndarray:
+        """Landmarks (478, 3) in the rest frame after the expression units."""
         d = combine(self.fields_px, weights, self.jaw_i, self.close_i)
         p = self.rest.copy()
         p[:, :2] += d
-        ex = self.eye_w * 0.22
-        p[L.RIGHT_IRIS + L.LEFT_IRIS, 0] += float(np.clip(gaze[0], -1, 1)) * ex
-        p[L.RIGHT_IRIS + L.LEFT_IRIS, 1] += float(np.clip(gaze[1], -1, 1)) * ex * 0.45
-        return self._pose(p, head, np.ones(len(p)))[:, :2]
+        return p
 
-    def _pose(self, p: np.ndarray, head: np.ndarray, follow: np.ndarray) -> np.ndarray:
-        yaw, pitch, roll, tx, ty, sc = [float(v) for v in head]
-        rot = _rotation(yaw, pitch, roll)
-        q = p - self.pivot
-        moved = q @ rot.T * (1.0 + sc) + self.pivot
-        moved[:, 0] += tx * self.face_w
-        moved[:, 1] += ty * self.face_w
-        return p + (moved - p) * follow[:, None]
+    def _gaze_offset(self, gaze: np.ndarray) -> np.ndarray:
+        ex = self.eye_w * 0.2
+        return np.array([float(np.clip(gaze[0], -1, 1)) * ex, float(np.clip(gaze[1], -1, 1)) * ex * 0.4])
+
+    def _posed(self, p: np.ndarray, disp: np.ndarray | None) -> np.ndarray:
+        """Positions (N, 2) after the pose warp, read from its forward field (so the
+        painted mouth and eyes sit exactly where the warp put the lips and lids)."""
+        if disp is None:
+            return p[:, :2].copy()
+        d = sample_field(disp, p[None, :, :2].astype(np.float32), self.n)[0]
+        return p[:, :2] + d
+
+    def _pose_disp(self, head: np.ndarray) -> np.ndarray | None:
+        h = np.asarray(head, np.float64)
+        if not np.any(np.abs(h) > 1e-4):
+            return None
+        yaw, pitch, roll = np.clip(h[0], -30, 30), np.clip(h[1], -25, 25), np.clip(h[2], -25, 25)
+        return self.pose.forward(_rotation(yaw, pitch, roll), float(h[3]), float(h[4]), float(h[5]))
+
+    def moved_landmarks(self, weights: np.ndarray, head: np.ndarray, gaze: np.ndarray) -> np.ndarray:
+        """Landmarks (478, 2) in crop pixels after expression, gaze and pose."""
+        p = self._expressed(weights)
+        p[L.RIGHT_IRIS + L.LEFT_IRIS, :2] += self._gaze_offset(gaze)
+        return self._posed(p, self._pose_disp(head))
 
     def render_crop(self, weights: np.ndarray, head: np.ndarray, gaze: np.ndarray) -> np.ndarray:
         """The warped N x N face crop for one frame of motion."""
-        dst_face = self.moved_landmarks(weights, head, gaze)
-        anchors = np.column_stack([self.anchor_pts, self.anchor_z])
-        dst_anchor = self._pose(anchors, head, self.anchor_w)[:, :2]
-        field = self.warp.field(np.concatenate([dst_face, dst_anchor]))
-        out = apply_field(self.src, field, self.n)
+        import cv2
+
+        weights = np.asarray(weights, np.float32)
+        p = self._expressed(weights)
+        expr = self.warp.field(np.concatenate([p[:N_MESH, :2], self.anchor_pts]))
+        disp = self._pose_disp(head)
+        if disp is not None:
+            inv = self.pose.inverse(disp)
+            field = sample_field(expr, inv, self.n)
+        else:
+            field = expr
+        fx, fy = upsample_field(field, self.n)
+        out = cv2.remap(self.src, fx, fy, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        moved = self._posed(p, disp)
+        g = self._gaze_offset(gaze)
+        if self.eyes and (np.any(g != 0) or disp is not None or np.any(weights > 1e-3)):
+            centres = [moved[e.iris[0]] + g for e in self.eyes]
+
+            def no_iris(x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+                return cv2.remap(self.src_no_iris, fx[y0:y1, x0:x1], fy[y0:y1, x0:x1],
+                                 interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+            paint_eyes(out, no_iris, self.eyes, moved, centres)
         tongue = float(weights[self.tongue_i])
-        paint_mouth(out, dst_face, self.rest[:, :2], self.face_scale, self.skin, tongue, self.src)
+        paint_mouth(out, moved, self.rest[:, :2], self.face_scale, self.skin, tongue, self.src)
+        if disp is not None:
+            self._over_background(out, fx, fy, inv)
         return out
 
+    def _over_background(self, out: np.ndarray, fx: np.ndarray, fy: np.ndarray, inv: np.ndarray) -> None:
+        """Where the warp moved the background, show the still plate instead (in place)."""
+        import cv2
+
+        shift = np.linalg.norm(inv - self.grid_xy, axis=-1)
+        ys, xs = np.nonzero(shift > 0.25)
+        if len(ys) == 0:
+            return
+        c = self.n / self.grid
+        y0, y1 = int(max(0, (ys.min() - 1) * c)), int(min(self.n, (ys.max() + 2) * c))
+        x0, x1 = int(max(0, (xs.min() - 1) * c)), int(min(self.n, (xs.max() + 2) * c))
+        m = cv2.remap(self.mask, fx[y0:y1, x0:x1], fy[y0:y1, x0:x1], cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE)
+        moved = cv2.resize(np.clip(shift, 0, 1).astype(np.float32), (self.n, self.n),
+                           interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]
+        a = ((1 - m) * moved)[..., None]
+        roi = out[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = (roi + (self.plate[y0:y1, x0:x1].astype(np.float32) - roi) * a + 0.5).astype(np.uint8)
+
     def composite(self, crop: np.ndarray) -> np.ndarray:
+        """Lay the crop back into the full portrait; only the feather band is blended."""
         import cv2
 
         frame = self.base.copy()
@@ -171,10 +260,20 @@ class MeshRenderer:
             crop, (self.side_o, self.side_o),
             interpolation=cv2.INTER_LINEAR if self.side_o > self.n else cv2.INTER_AREA)
         sx, sy = self.src_off
-        part = up[sy:sy + (y1 - y0), sx:sx + (x1 - x0)].astype(np.float32)
-        m = self.blend[sy:sy + (y1 - y0), sx:sx + (x1 - x0)]
-        region = frame[y0:y1, x0:x1].astype(np.float32)
-        frame[y0:y1, x0:x1] = (part * m + region * (1 - m) + 0.5).astype(np.uint8)
+        h, w = y1 - y0, x1 - x0
+        part = up[sy:sy + h, sx:sx + w]
+        ry, rx = self.ramp[sy:sy + h], self.ramp[sx:sx + w]
+        frame[y0:y1, x0:x1] = part
+        b = self.band
+        # four strips where the ramp is below one
+        for ys, xs in ((slice(0, min(b, h)), slice(0, w)), (slice(max(0, h - b), h), slice(0, w)),
+                       (slice(0, h), slice(0, min(b, w))), (slice(0, h), slice(max(0, w - b), w))):
+            m = np.minimum(ry[ys][:, None], rx[xs][None, :])[..., None]
+            if m.min() >= 1:
+                continue
+            p = part[ys, xs].astype(np.float32)
+            base = self.base[y0:y1, x0:x1][ys, xs].astype(np.float32)
+            frame[y0:y1, x0:x1][ys, xs] = (base + (p - base) * m + 0.5).astype(np.uint8)
         return frame
 
     def frames(self, motion: MotionTrack, cond: RenderConditioning | None = None, *,

@@ -3,7 +3,8 @@
 Each unit is defined in a canonical frontal frame fixed by the eyes (x along
 the outer eye corners, y down, 1 unit = outer-eye-corner distance) by a few
 *driver* landmarks that move and *pinned* landmarks that must not; every
-other landmark follows the drivers with a Gaussian fall-off. Fields are
+other landmark within reach relaxes to the harmonic (membrane) interpolation
+on the mesh graph, which neither overshoots nor folds across a pinned row. Fields are
 built once per portrait (so they are scaled to that face, and rig-specific
 units such as blink close that person's own eye opening), then combined
 linearly with weights clamped to [0, 1].
@@ -37,6 +38,7 @@ OUTER_BROW_R, OUTER_BROW_L = [70, 63, 46, 53], [300, 293, 276, 283]
 CHIN = [152, 148, 176, 149, 150, 377, 400, 378, 379, 175, 171, 396, 199, 200, 18, 32, 262, 83, 313]
 IRISES = L.RIGHT_IRIS + L.LEFT_IRIS
 EYE_RING = set(L.RIGHT_EYE + L.LEFT_EYE)
+N_MESH = 468
 
 
 @dataclass
@@ -63,22 +65,56 @@ def face_frame(pts: np.ndarray) -> Frame:
     return Frame(origin=(r + l_) / 2, axes=np.stack([x, y]), scale=scale)
 
 
-def _falloff(canon: np.ndarray, drivers: dict[int, np.ndarray], pinned: set[int],
-             sigma: float) -> np.ndarray:
-    """Spread driver displacements to the whole mesh with Gaussian weights."""
-    n = len(canon)
-    d = np.zeros((n, 2), np.float64)
-    idx = np.array(list(drivers), int)
-    disp = np.array([drivers[i] for i in idx], np.float64)
-    dist2 = ((canon[:, None, :] - canon[None, idx, :]) ** 2).sum(-1)
-    k = np.exp(-dist2 / (2 * sigma ** 2))
-    wsum = k.sum(1, keepdims=True)
-    near = np.exp(-dist2.min(1) / (2 * sigma ** 2))
-    d[:] = (k @ disp) / np.maximum(wsum, 1e-9) * near[:, None]
-    d[idx] = disp
-    if pinned:
-        d[list(pinned - set(drivers))] = 0
-    return d
+def mesh_edges(canon: np.ndarray) -> np.ndarray:
+    """Unique edges (E, 2) of the rest triangulation of the face-mesh points."""
+    from scipy.spatial import Delaunay
+
+    tri = Delaunay(canon[:N_MESH]).simplices
+    e = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
+    e = np.sort(e, axis=1)
+    return np.unique(e, axis=0)
+
+
+class Spreader:
+    """Spread driver displacements over the mesh as a membrane (harmonic) field.
+
+    Drivers are held at their displacement, pinned points and every point
+    farther than ``radius`` from all drivers at zero, and the rest relax to
+    the harmonic interpolation on the mesh graph. Unlike a Gaussian blur of
+    the drivers this never overshoots and respects pinned barriers: skin
+    under a pinned eye does not move when the brow above it rises, so
+    triangles do not fold.
+    """
+
+    def __init__(self, canon: np.ndarray):
+        from scipy import sparse
+
+        self.c = canon[:N_MESH]
+        e = mesh_edges(canon)
+        w = 1.0 / np.maximum(((self.c[e[:, 0]] - self.c[e[:, 1]]) ** 2).sum(1), 1e-6)
+        n = len(self.c)
+        W = sparse.coo_matrix((np.r_[w, w], (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n)).tocsr()
+        self.L = (sparse.diags(np.asarray(W.sum(1)).ravel()) - W).tocsr()
+
+    def __call__(self, drivers: dict[int, np.ndarray], pinned: set[int], radius: float) -> np.ndarray:
+        from scipy.sparse.linalg import spsolve
+
+        n = len(self.c)
+        idx = np.array(sorted(drivers), int)
+        val = np.array([drivers[i] for i in idx], np.float64)
+        dist = np.sqrt(((self.c[:, None, :] - self.c[None, idx, :]) ** 2).sum(-1)).min(1)
+        fixed = np.zeros(n, bool)
+        fixed[dist > radius] = True
+        fixed[[i for i in pinned if i < n]] = True
+        fixed[idx] = True
+        vals = np.zeros((n, 2))
+        vals[idx] = val
+        free = np.flatnonzero(~fixed)
+        if len(free):
+            A = self.L[free][:, free].tocsc()
+            b = -self.L[free][:, np.flatnonzero(fixed)] @ vals[fixed]
+            vals[free] = np.column_stack([spsolve(A, b[:, 0]), spsolve(A, b[:, 1])])
+        return vals
 
 
 def _lip_sets():
@@ -91,67 +127,99 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
     """Return the face frame and fields (U, 478, 2) in canonical units."""
     f = face_frame(pts)
     c = f.to_canon(pts)
+    z = pts[:, 2] / f.scale
     n = len(pts)
+    spread = Spreader(c)
+
+    def field(drv: dict[int, np.ndarray], pinned: set[int], radius: float) -> np.ndarray:
+        out = np.zeros((n, 2))
+        out[:N_MESH] = spread(drv, pinned, radius)
+        return out
+
     upper, lower = _lip_sets()
     mouth_c = (c[13] + c[14]) / 2
     half_w = abs(c[291, 0] - c[61, 0]) / 2
     rest_gap = c[14, 1] - c[13, 1]  # >0 when the portrait's mouth is open
-    above_nose = {i for i in range(n) if c[i, 1] < c[2, 1] - 0.02}
-    below_mouth = {i for i in range(n) if c[i, 1] > mouth_c[1] + 0.05}
+    g = max(rest_gap, 0.0)
+    above_nose = {i for i in range(N_MESH) if c[i, 1] < c[2, 1] - 0.02}
     fields = {name: np.zeros((n, 2)) for name in UNIT_NAMES}
+    lips = L.LIPS_OUTER + L.LIPS_INNER
+    corners4 = {61, 291, 78, 308}
 
-    def lips_toward_centre(amount: float) -> dict[int, np.ndarray]:
-        return {i: np.array([-(c[i, 0] - mouth_c[0]) * amount, 0.0]) for i in L.LIPS_OUTER + L.LIPS_INNER}
+    up_idx = [78] + L.UPPER_LIP_INNER + [308]
+    lo_idx = [78] + L.LOWER_LIP_INNER + [308]
+    ou, ol = np.argsort(c[up_idx, 0]), np.argsort(c[lo_idx, 0])
 
-    # jaw_open: lower lip, chin and jaw drop; upper face pinned
-    drv = {i: np.array([0.0, 0.22]) for i in lower}
-    drv.update({i: np.array([0.0, 0.16]) for i in CHIN})
-    for i in (61, 291, 78, 308):
-        drv[i] = np.array([-(c[i, 0] - mouth_c[0]) * 0.06, 0.11])
-    for i in (136, 172, 58, 365, 397, 288):
-        drv[i] = np.array([0.0, 0.07])
-    fields["jaw_open"] = _falloff(c, drv, upper | above_nose | EYE_RING, 0.3)
+    def to_mid(i: int, frac: float = 1.0, extra: float = 0.0) -> np.ndarray:
+        """Move an inner-lip point towards the line where the lips meet (its own local gap)."""
+        x = c[i, 0]
+        top = np.interp(x, c[up_idx, 0][ou], c[up_idx, 1][ou])
+        bot = np.interp(x, c[lo_idx, 0][ol], c[lo_idx, 1][ol])
+        mid = (top + bot) / 2
+        dy = (mid - c[i, 1]) * frac
+        return np.array([0.0, dy + np.sign(mid - c[i, 1]) * extra])
 
-    # lip_round: corners come in, lips push out and part a little
-    drv = lips_toward_centre(0.32)
+    def t_of(i: int) -> float:  # 0 at the mouth centre, 1 at a corner
+        return min(abs(c[i, 0] - mouth_c[0]) / half_w, 1.0)
+
+    # jaw_open: the jaw turns about the hinges below the ears, so a point drops
+    # in proportion to how far in front of the hinge it sits (mesh depth):
+    # lower lip and chin move together, the jaw angles barely move.
+    z_hinge = float(z[[234, 454]].mean())
+    z_front = float(z[[152, 17, 14]].mean())
+    jaw = {}
+    lower_face = [i for i in range(N_MESH) if c[i, 1] > mouth_c[1] + 0.02 and i not in upper]
+    for i in lower_face + sorted(lower):
+        depth = np.clip((z_hinge - z[i]) / max(z_hinge - z_front, 1e-3), 0.0, 1.1)
+        jaw[i] = np.array([0.0, 0.17 * depth])
+    for i in lower:
+        jaw[i] = np.array([0.0, 0.17 * (1 - 0.35 * t_of(i) ** 2)])
+    fields["jaw_open"] = field(jaw, upper | above_nose | EYE_RING, 0.9)
+
+    # lip_round: lips gather towards the centre and part a little
+    drv = {i: np.array([-(c[i, 0] - mouth_c[0]) * 0.3, 0.0]) for i in lips}
     for i in L.UPPER_LIP_INNER:
-        drv[i] = drv[i] + [0, -0.025]
+        drv[i] = drv[i] + [0, -0.012]
     for i in L.LOWER_LIP_INNER:
-        drv[i] = drv[i] + [0, 0.035]
-    fields["lip_round"] = _falloff(c, drv, above_nose | EYE_RING, 0.18)
+        drv[i] = drv[i] + [0, 0.03]
+    for i in L.LOWER_LIP_OUTER:
+        drv[i] = drv[i] + [0, 0.012]
+    fields["lip_round"] = field(drv, above_nose | EYE_RING, 0.45)
 
-    # lip_stretch: corners pulled sideways, lips thin
-    drv = {i: np.array([(c[i, 0] - mouth_c[0]) / half_w * 0.09, 0.0]) for i in L.LIPS_OUTER + L.LIPS_INNER}
-    fields["lip_stretch"] = _falloff(c, drv, above_nose | EYE_RING, 0.2)
+    # lip_stretch: corners pulled sideways, lips thin against the teeth
+    drv = {i: np.array([np.sign(c[i, 0] - mouth_c[0]) * 0.075 * t_of(i), 0.0]) for i in lips}
+    for i in L.LOWER_LIP_INNER:
+        drv[i] = drv[i] + [0, 0.012 * (1 - t_of(i))]
+    fields["lip_stretch"] = field(drv, above_nose | EYE_RING, 0.45)
 
     # lip_close: shut the portrait's own rest gap and press a little
-    g = max(rest_gap, 0.0)
-    drv = {i: np.array([0.0, g * 0.5 + 0.01]) for i in L.UPPER_LIP_INNER}
-    drv.update({i: np.array([0.0, -g * 0.5 - 0.01]) for i in L.LOWER_LIP_INNER})
+    drv = {i: to_mid(i, 0.97) for i in L.UPPER_LIP_INNER + L.LOWER_LIP_INNER}
+    drv.update({i: np.array([0.0, g * 0.2]) for i in upper & set(L.UPPER_LIP_OUTER)})
     drv.update({i: np.array([0.0, -g * 0.4]) for i in L.LOWER_LIP_OUTER})
-    fields["lip_close"] = _falloff(c, drv, above_nose | EYE_RING, 0.12)
+    fields["lip_close"] = field(drv, above_nose | EYE_RING, 0.4)
 
-    # labiodental (f/v): lower lip up under the upper teeth, upper lip lifts
-    drv = {i: np.array([0.0, -g * 0.6 - 0.03]) for i in L.LOWER_LIP_INNER}
-    drv.update({i: np.array([0.0, -g * 0.3 - 0.01]) for i in L.LOWER_LIP_OUTER})
-    drv.update({i: np.array([0.0, -0.02]) for i in L.UPPER_LIP_INNER})
-    fields["labiodental"] = _falloff(c, drv, above_nose | EYE_RING, 0.12)
+    # labiodental (f/v): lower lip rolls up under the upper teeth, upper lip lifts
+    drv = {i: to_mid(i, 1.2) + [0.0, -0.02 * (1 - t_of(i))] for i in L.LOWER_LIP_INNER}
+    drv.update({i: np.array([0.0, -g * 0.4 - 0.008]) for i in L.LOWER_LIP_OUTER})
+    drv.update({i: np.array([0.0, -0.022 * (1 - t_of(i) ** 2)]) for i in L.UPPER_LIP_INNER + L.UPPER_LIP_OUTER[1:-1]})
+    fields["labiodental"] = field(drv, above_nose | EYE_RING, 0.4)
 
-    # tongue_show: a small opening; the mouth renderer draws the tongue tip
-    drv = {i: np.array([0.0, 0.07]) for i in lower}
-    fields["tongue_show"] = _falloff(c, drv, upper | above_nose | EYE_RING, 0.25)
+    # tongue_show: a small opening; the mouth painter draws the tongue tip
+    drv = {i: v * (0.055 / 0.17) for i, v in jaw.items()}
+    fields["tongue_show"] = field(drv, upper | above_nose | EYE_RING, 0.9)
 
-    # brows
-    fields["brow_inner_up"] = _falloff(
-        c, {i: np.array([0.0, -0.09]) for i in INNER_BROW_R + INNER_BROW_L}, EYE_RING | set(range(0, 0)), 0.22)
-    fields["brow_outer_up"] = _falloff(
-        c, {i: np.array([0.0, -0.08]) for i in OUTER_BROW_R + OUTER_BROW_L}, EYE_RING, 0.22)
-    drv = {}
-    for i in L.RIGHT_BROW + L.LEFT_BROW:
-        drv[i] = np.array([-np.sign(c[i, 0]) * 0.035, 0.06])
-    fields["brow_lower"] = _falloff(c, drv, EYE_RING, 0.2)
+    # brows (forehead follows, the eyes stay)
+    ring_lids = set(LID_RING2_R + LID_RING2_L)
+    drv = {i: np.array([0.0, -0.07]) for i in INNER_BROW_R + INNER_BROW_L}
+    drv.update({i: np.array([0.0, -0.03]) for i in (105, 334, 52, 282)})
+    fields["brow_inner_up"] = field(drv, EYE_RING, 0.45)
+    drv = {i: np.array([0.0, -0.065]) for i in OUTER_BROW_R + OUTER_BROW_L}
+    drv.update({i: np.array([0.0, -0.03]) for i in (105, 334, 52, 282)})
+    fields["brow_outer_up"] = field(drv, EYE_RING, 0.45)
+    drv = {i: np.array([-np.sign(c[i, 0]) * 0.03, 0.045]) for i in L.RIGHT_BROW + L.LEFT_BROW}
+    fields["brow_lower"] = field(drv, EYE_RING, 0.4)
 
-    # eyes
+    # eyes: lid moves scale with this person's own opening
     def lids(up_amt: float, low_amt: float) -> dict[int, np.ndarray]:
         d = {}
         for pairs in (EYE_PAIRS_R, EYE_PAIRS_L):
@@ -161,8 +229,9 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
                 d[lo] = np.array([0.0, -gap * low_amt])
         return d
 
-    # Blink: everything above the eye slides onto one closing line a little
-    # above the lower lid, nearer points further, so rows never cross.
+    # eye_blink: the upper lid comes down to a hair above the (slightly raised)
+    # lower lid; the skin rings above it follow less, so the lid's own skin
+    # unfolds over the eye; the lash line ends at the bottom.
     blink = {}
     for pairs, lower_lid, ring2, ring3 in ((EYE_PAIRS_R, LOWER_LID_R, LID_RING2_R, LID_RING3_R),
                                            (EYE_PAIRS_L, LOWER_LID_L, LID_RING2_L, LID_RING3_L)):
@@ -170,51 +239,55 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
         lx, ly = c[lower_lid, 0][order], c[lower_lid, 1][order]
         gap = float(np.mean([c[lo, 1] - c[u, 1] for u, lo in pairs]))
         for u, lo in pairs:
-            blink[lo] = np.array([0.0, -0.1 * gap])
-        for ring, share in ([u for u, _ in pairs], 0.98), (ring2, 0.95), (ring3, 0.35):
+            blink[lo] = np.array([0.0, -0.12 * gap])
+        for i in (lower_lid[-2], lower_lid[-1]):  # the corners stay
+            blink[i] = np.array([0.0, 0.0])
+        for ring, share, margin in (([u for u, _ in pairs], 1.0, 0.16), (ring2, 0.8, 0.16), (ring3, 0.3, 0.16)):
             for i in ring:
-                closed_y = np.interp(c[i, 0], lx, ly) - 0.1 * gap
+                closed_y = np.interp(c[i, 0], lx, ly) - margin * gap
                 blink[i] = np.array([0.0, max(closed_y - c[i, 1], 0.0) * share])
-    fields["eye_blink"] = _falloff(c, blink, set(), 0.08)
-    fields["eye_squint"] = _falloff(c, lids(0.25, 0.35), set(), 0.1)
-    widen = {u: np.array([0.0, -0.035]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for u, _ in p}
-    fields["upper_lid_raise"] = _falloff(c, widen, set(LOWER_LID_R + LOWER_LID_L), 0.08)
-    tight = {lo: np.array([0.0, -0.03]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for _, lo in p}
-    fields["lid_tighten"] = _falloff(c, tight, set(), 0.08)
+    fields["eye_blink"] = field(blink, set(), 0.25)
+    fields["eye_squint"] = field(lids(0.28, 0.3), set(), 0.25)
+    widen = {u: np.array([0.0, -(c[lo, 1] - c[u, 1]) * 0.3]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for u, lo in p}
+    fields["upper_lid_raise"] = field(widen, set(LOWER_LID_R + LOWER_LID_L), 0.25)
+    fields["lid_tighten"] = field(lids(0.08, 0.3), set(), 0.25)
 
     # cheeks and nose
-    drv = {i: np.array([0.0, -0.05]) for i in CHEEK_R + CHEEK_L}
-    drv.update({lo: np.array([0.0, -0.025]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for _, lo in p})
-    fields["cheek_raise"] = _falloff(c, drv, set(), 0.15)
-    drv = {i: np.array([0.0, -0.04]) for i in NOSE_SIDES}
+    drv = {i: np.array([0.0, -0.045]) for i in CHEEK_R + CHEEK_L}
+    drv.update({lo: np.array([0.0, -(c[lo, 1] - c[u, 1]) * 0.22]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for u, lo in p})
+    fields["cheek_raise"] = field(drv, set(), 0.35)
+    drv = {i: np.array([0.0, -0.035]) for i in NOSE_SIDES}
     drv.update({i: np.array([0.0, 0.025]) for i in INNER_BROW_R + INNER_BROW_L})
-    fields["nose_wrinkle"] = _falloff(c, drv, EYE_RING, 0.1)
+    drv.update({i: np.array([0.0, -0.012]) for i in L.UPPER_LIP_OUTER[2:-2]})
+    fields["nose_wrinkle"] = field(drv, EYE_RING, 0.3)
 
     # upper lip, corners, chin
-    drv = {i: np.array([0.0, -0.07 * (1 - min(abs(c[i, 0] - mouth_c[0]) / half_w, 1) * 0.6)])
-           for i in L.UPPER_LIP_OUTER + L.UPPER_LIP_INNER}
-    fields["upper_lip_raise"] = _falloff(c, drv, lower | EYE_RING, 0.12)
+    drv = {i: np.array([0.0, -0.055 * (1 - 0.7 * t_of(i) ** 2)]) for i in L.UPPER_LIP_OUTER + L.UPPER_LIP_INNER}
+    fields["upper_lip_raise"] = field(drv, lower | EYE_RING, 0.35)
 
     def corners(dx: float, dy: float, sides=(61, 291)) -> dict[int, np.ndarray]:
         d = {}
-        for i in L.LIPS_OUTER + L.LIPS_INNER:
+        for i in lips:
             if sides == (61,) and c[i, 0] > mouth_c[0]:
                 continue
-            t = min(abs(c[i, 0] - mouth_c[0]) / half_w, 1.0) ** 2
+            t = t_of(i) ** 2
             d[i] = np.array([np.sign(c[i, 0] - mouth_c[0]) * dx * t, dy * t])
         return d
 
-    fields["lip_corner_pull"] = _falloff(c, corners(0.09, -0.10), EYE_RING, 0.2)
-    fields["lip_corner_depress"] = _falloff(c, corners(0.02, 0.08), EYE_RING, 0.2)
-    fields["contempt_corner"] = _falloff(c, corners(0.06, -0.06, sides=(61,)), EYE_RING, 0.15)
-    drv = {i: np.array([0.0, -0.05]) for i in CHIN}
-    drv.update({i: np.array([0.0, -0.04]) for i in L.LOWER_LIP_OUTER})
-    fields["chin_raise"] = _falloff(c, drv, upper | EYE_RING, 0.2)
-    drv = {i: np.array([0.0, 0.025]) for i in L.UPPER_LIP_OUTER[1:-1]}
-    drv.update({i: np.array([0.0, -0.025]) for i in L.LOWER_LIP_OUTER})
-    drv.update({i: np.array([0.0, g * 0.5]) for i in L.UPPER_LIP_INNER})
-    drv.update({i: np.array([0.0, -g * 0.5]) for i in L.LOWER_LIP_INNER})
-    fields["lip_press"] = _falloff(c, drv, above_nose | EYE_RING, 0.12)
+    drv = corners(0.07, -0.075)
+    drv.update({i: np.array([np.sign(c[i, 0]) * 0.01, -0.02]) for i in CHEEK_R + CHEEK_L})
+    fields["lip_corner_pull"] = field(drv, EYE_RING, 0.45)
+    fields["lip_corner_depress"] = field(corners(0.015, 0.065), EYE_RING, 0.45)
+    fields["contempt_corner"] = field(corners(0.05, -0.05, sides=(61,)), EYE_RING, 0.4)
+    drv = {i: np.array([0.0, -0.04]) for i in CHIN}
+    drv.update({i: np.array([0.0, -0.03]) for i in L.LOWER_LIP_OUTER})
+    drv.update({i: to_mid(i, 0.6) + [0.0, -0.02] for i in L.LOWER_LIP_INNER})
+    fields["chin_raise"] = field(drv, upper | EYE_RING | above_nose, 0.5)
+    drv = {i: np.array([0.0, 0.018]) for i in L.UPPER_LIP_OUTER[1:-1]}
+    drv.update({i: np.array([0.0, -0.018]) for i in L.LOWER_LIP_OUTER})
+    drv.update({i: to_mid(i, 0.97) for i in L.UPPER_LIP_INNER + L.LOWER_LIP_INNER})
+    drv.update({i: np.array([np.sign(c[i, 0] - mouth_c[0]) * -0.01, 0.0]) for i in corners4})
+    fields["lip_press"] = field(drv, above_nose | EYE_RING, 0.35)
 
     for name in UNIT_NAMES:
         _irises_follow_lids(c, fields[name])

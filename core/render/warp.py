@@ -1,12 +1,19 @@
-"""Dense image warp driven by sparse landmark moves.
+"""Dense image warps driven by sparse landmark moves.
 
-Backward mapping over a fixed triangulation of the rest pose: each frame
-the moved triangles are rasterised (triangle ids on a coarse grid), and
-every grid point samples the source at the same barycentric position in its
-rest triangle. Keeping the rest topology matters: a triangulation of the
-moved points would reconnect rows that converge (a closing eyelid) and
-produce zig-zags. The coarse field is upsampled and applied with one
-``cv2.remap``.
+Two kinds, composed into one backward map per frame:
+
+* ``MeshWarp`` (expression): backward mapping over a fixed triangulation of
+  the rest pose. Each frame the moved triangles are rasterised (triangle ids
+  on a coarse grid) and every grid point samples the source at the same
+  barycentric position in its rest triangle. Keeping the rest topology
+  matters: a triangulation of the moved points would reconnect rows that
+  converge (a closing eyelid) and produce zig-zags. Triangles that flip
+  (fold over) are skipped so a neighbour covers them instead of garbage.
+* ``PoseField`` (head pose): a smooth forward displacement known on the
+  rest grid (depth-aware 3-D rotation weighted by how much each pixel
+  follows the head), inverted by fixed-point iteration. Smooth fields invert
+  well this way, and a fold-free pose warp is what keeps hair and the head
+  outline intact at 20 degrees of yaw.
 """
 
 from __future__ import annotations
@@ -16,43 +23,54 @@ from scipy.spatial import Delaunay
 
 
 class MeshWarp:
-    """Warp with the triangulation of the rest control points."""
+    """Piecewise-affine backward warp with the triangulation of the rest control points."""
 
     def __init__(self, rest: np.ndarray, size: int, grid: int):
+        import cv2  # noqa: F401  (fail early if missing)
+
         self.rest = np.asarray(rest, np.float64)
-        self.simplices = Delaunay(self.rest).simplices.astype(np.int32)
+        simp = Delaunay(self.rest).simplices.astype(np.int32)
+        # orient every triangle counter-clockwise in the rest pose
+        t = self.rest[simp]
+        area = (t[:, 1, 0] - t[:, 0, 0]) * (t[:, 2, 1] - t[:, 0, 1]) - (t[:, 1, 1] - t[:, 0, 1]) * (t[:, 2, 0] - t[:, 0, 0])
+        simp[area < 0] = simp[area < 0][:, [0, 2, 1]]
+        self.rest_area = np.abs(area)
+        self.simplices = simp
         self.size, self.grid = size, grid
         self.k = grid / size  # pixel -> grid units
         lin = (np.arange(grid, dtype=np.float64) + 0.5) / self.k - 0.5
         gx, gy = np.meshgrid(lin, lin)
         self.query = np.stack([gx.ravel(), gy.ravel()], 1)
         self.identity = self.query.reshape(grid, grid, 2).astype(np.float32)
+        self.lin = lin
 
     def field(self, moved: np.ndarray) -> np.ndarray:
-        """(grid, grid, 2) source pixel coordinates for the moved control points."""
+        """(grid, grid, 2) source pixel coordinates for the moved control points.
+
+        Only triangles with a moved corner are rasterised; everything else
+        is identity, which is also what makes the rest frame exact.
+        """
         import cv2
 
         moved = np.asarray(moved, np.float64)
         tri_dst = moved[self.simplices]               # (T, 3, 2)
-        # signed areas: skip degenerate triangles (they cover no pixel anyway)
         e1 = tri_dst[:, 1] - tri_dst[:, 0]
         e2 = tri_dst[:, 2] - tri_dst[:, 0]
         area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+        # only triangles that actually moved need rasterising; flipped or
+        # collapsed ones are left to their neighbours
+        delta = np.abs(tri_dst - self.rest[self.simplices]).max(axis=(1, 2))
+        todo = np.flatnonzero((delta > 0.05) & (area > 1e-3 * self.rest_area + 1e-6))
+        if len(todo) == 0:
+            return self.identity.copy()
+        out = self.query.copy()
         ids = np.full((self.grid, self.grid), -1, np.int32)
         pts = np.round((tri_dst * self.k - 0.5) * 16).astype(np.int32)  # 4 fractional bits
-        for t in np.flatnonzero(np.abs(area) > 1e-6):
+        for t in todo:
             cv2.fillConvexPoly(ids, pts[t], int(t), lineType=cv2.LINE_8, shift=4)
-        missing = ids < 0
-        if missing.any() and not missing.all():
-            # slivers can miss grid points: borrow the nearest covered point's triangle
-            from scipy.ndimage import distance_transform_edt
-
-            _, (iy, ix) = distance_transform_edt(missing, return_indices=True)
-            ids = ids[iy, ix]
         flat = ids.ravel()
-        hit = flat >= 0
-        out = self.query.copy()
-        if hit.any():
+        hit = np.flatnonzero(flat >= 0)
+        if len(hit):
             t = flat[hit]
             q = self.query[hit]
             a, b, c = tri_dst[t, 0], tri_dst[t, 1], tri_dst[t, 2]
@@ -66,11 +84,73 @@ class MeshWarp:
         return out.reshape(self.grid, self.grid, 2).astype(np.float32)
 
 
+class PoseField:
+    """Head-pose warp: forward displacements on the rest grid, inverted per frame."""
+
+    def __init__(self, size: int, grid: int, depth: np.ndarray, follow: np.ndarray,
+                 pivot: np.ndarray, face_w: float, iterations: int = 6):
+        self.size, self.grid = size, grid
+        self.k = grid / size
+        lin = (np.arange(grid, dtype=np.float64) + 0.5) / self.k - 0.5
+        gx, gy = np.meshgrid(lin, lin)
+        self.p = np.stack([gx, gy, depth.astype(np.float64)], -1)  # (g, g, 3) rest points
+        self.follow = follow.astype(np.float64)
+        self.pivot = np.asarray(pivot, np.float64)
+        self.face_w = float(face_w)
+        self.iterations = iterations
+        self.xy = np.stack([gx, gy], -1).astype(np.float32)
+
+    def forward(self, rot: np.ndarray, tx: float, ty: float, sc: float) -> np.ndarray:
+        """(g, g, 2) forward displacement in pixels of every rest grid point."""
+        q = self.p - self.pivot
+        moved = q @ rot.T * (1.0 + sc) + self.pivot
+        d = moved[..., :2] - self.p[..., :2]
+        d[..., 0] += tx * self.face_w
+        d[..., 1] += ty * self.face_w
+        return (d * self.follow[..., None]).astype(np.float32)
+
+    def inverse(self, disp: np.ndarray) -> np.ndarray:
+        """(g, g, 2) rest-image pixel positions that land on each grid point."""
+        import cv2
+
+        y = self.xy - disp
+        for _ in range(self.iterations):
+            gx = (y[..., 0] + 0.5) * self.k - 0.5
+            gy = (y[..., 1] + 0.5) * self.k - 0.5
+            d = cv2.remap(disp, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            y = self.xy - d
+        return y
+
+
+def sample_field(field: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
+    """Compose: read a coarse (g, g, 2) pixel-valued field at pixel positions ``at``."""
+    import cv2
+
+    g = field.shape[0]
+    k = g / size
+    gx = (at[..., 0] + 0.5) * k - 0.5
+    gy = (at[..., 1] + 0.5) * k - 0.5
+    return cv2.remap(field, gx.astype(np.float32), gy.astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def upsample_field(field: np.ndarray, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse (g, g, 2) field of pixel positions -> full-resolution remap maps.
+
+    The coarse samples sit at cell centres, so a plain resize lines them up.
+    """
+    import cv2
+
+    up = cv2.resize(field, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
+    return up[..., 0], up[..., 1]
+
+
 def apply_field(image: np.ndarray, field: np.ndarray, out_size: int) -> np.ndarray:
     """Upsample a coarse backward field and remap ``image`` through it."""
     import cv2
 
     scale = image.shape[0] / out_size
-    fx = cv2.resize(field[..., 0], (out_size, out_size), interpolation=cv2.INTER_LINEAR) * scale
-    fy = cv2.resize(field[..., 1], (out_size, out_size), interpolation=cv2.INTER_LINEAR) * scale
+    fx, fy = upsample_field(field, out_size)
+    if scale != 1:
+        fx, fy = fx * scale, fy * scale
     return cv2.remap(image, fx, fy, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)

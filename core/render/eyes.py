@@ -1,0 +1,132 @@
+"""Eyes: the iris moves as a rigid disc inside the (moving) eye opening.
+
+Why: warping the iris landmarks with the rest of the mesh smears the iris
+into the sclera and drags lid pixels along. Instead, once per portrait the
+iris disc is lifted out (what was visible of it) and the opening is filled
+with sclera by interpolating each row between the sclera on either side.
+Per frame the iris-free eye is warped like the rest of the face and the
+disc is laid back at its new centre, clipped by the moved lids, so gaze
+shifts slide the iris under the lids and a closing lid hides it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.face import landmarks as L
+
+
+@dataclass
+class EyeModel:
+    contour: list[int]    # landmark ids around the opening
+    iris: list[int]       # centre first
+    radius: float         # iris radius in crop pixels
+    patch: np.ndarray     # (s, s, 3) float32 iris colours
+    alpha: np.ndarray     # (s, s) float32 visible-iris coverage at rest
+    centre: np.ndarray    # (2,) rest iris centre
+
+
+def _poly_mask(poly: np.ndarray, shape: tuple[int, int], offset=(0, 0)) -> np.ndarray:
+    import cv2
+
+    m = np.zeros(shape, np.uint8)
+    p = np.round((np.asarray(poly) - offset) * 4).astype(np.int32)
+    cv2.fillPoly(m, [p], 255, lineType=cv2.LINE_AA, shift=2)
+    return m.astype(np.float32) / 255.0
+
+
+def prepare_eyes(src: np.ndarray, pts: np.ndarray) -> tuple[list[EyeModel], np.ndarray]:
+    """Iris models for both eyes and a copy of ``src`` with the irises removed."""
+    n = src.shape[0]
+    no_iris = src.copy()
+    eyes = []
+    for contour, iris in ((L.RIGHT_EYE, L.RIGHT_IRIS), (L.LEFT_EYE, L.LEFT_IRIS)):
+        c = pts[iris[0], :2]
+        r = float(np.mean(np.linalg.norm(pts[iris[1:], :2] - c, axis=1)))
+        if r < 1.0:
+            continue
+        poly = pts[contour, :2]
+        # iris patch around the centre
+        h = int(np.ceil(r * 1.35)) + 1
+        x0, y0 = int(round(c[0])) - h, int(round(c[1])) - h
+        s = 2 * h + 1
+        if x0 < 0 or y0 < 0 or x0 + s > n or y0 + s > n:
+            continue
+        yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
+        dist = np.hypot(xx + x0 - c[0], yy + y0 - c[1])
+        disc = np.clip(r + 0.5 - dist, 0, 1)
+        opening = _poly_mask(poly, (s, s), (x0, y0))
+        patch = src[y0:y0 + s, x0:x0 + s].astype(np.float32)
+        eyes.append(EyeModel(list(contour), list(iris), r, patch, disc * opening, c.copy()))
+        _fill_sclera(no_iris, poly, c, r)
+    return eyes, no_iris
+
+
+def _fill_sclera(img: np.ndarray, poly: np.ndarray, c: np.ndarray, r: float) -> None:
+    """Replace the iris disc inside the opening, row by row, with the sclera beside it."""
+    n = img.shape[0]
+    x0 = max(0, int(np.floor(poly[:, 0].min())) - 1)
+    x1 = min(n, int(np.ceil(poly[:, 0].max())) + 2)
+    y0 = max(0, int(np.floor(poly[:, 1].min())) - 1)
+    y1 = min(n, int(np.ceil(poly[:, 1].max())) + 2)
+    opening = _poly_mask(poly, (y1 - y0, x1 - x0), (x0, y0)) > 0.5
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    disc = np.hypot(xx - c[0], yy - c[1]) <= r * 1.12 + 0.5
+    hole = disc & opening
+    sclera = opening & ~disc
+    box = img[y0:y1, x0:x1].astype(np.float32)
+    for row in range(box.shape[0]):
+        hx = np.flatnonzero(hole[row])
+        if len(hx) == 0:
+            continue
+        sx = np.flatnonzero(sclera[row])
+        if len(sx) == 0:
+            # no sclera on this row: take the nearest row that has some
+            rows = [k for k in range(box.shape[0]) if sclera[k].any()]
+            if not rows:
+                continue
+            k = min(rows, key=lambda k: abs(k - row))
+            sx, vals = np.flatnonzero(sclera[k]), box[k][sclera[k]]
+        else:
+            vals = box[row][sclera[row]]
+        for ch in range(3):
+            box[row, hx, ch] = np.interp(hx, sx, vals[:, ch])
+    img[y0:y1, x0:x1] = np.clip(box + 0.5, 0, 255).astype(np.uint8)
+
+
+def paint_eyes(out: np.ndarray, no_iris_warped_box, eyes: list[EyeModel], moved: np.ndarray,
+               iris_centres: list[np.ndarray], scale: float = 1.0) -> None:
+    """Lay the iris discs at their new centres inside the moved openings (in place).
+
+    no_iris_warped_box(x0, y0, x1, y1) returns the iris-free source warped
+    into that output box, so the opening behind the iris is sclera.
+    """
+    import cv2
+
+    n = out.shape[0]
+    for eye, centre in zip(eyes, iris_centres):
+        poly = moved[eye.contour, :2]
+        x0 = max(0, int(np.floor(poly[:, 0].min())) - 2)
+        x1 = min(n, int(np.ceil(poly[:, 0].max())) + 3)
+        y0 = max(0, int(np.floor(poly[:, 1].min())) - 2)
+        y1 = min(n, int(np.ceil(poly[:, 1].max())) + 3)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        opening = _poly_mask(poly, (y1 - y0, x1 - x0), (x0, y0))
+        if opening.max() <= 0:
+            continue
+        base = no_iris_warped_box(x0, y0, x1, y1).astype(np.float32)
+        # move the patch: affine shift (and scale) of the rest patch onto the box
+        s = eye.patch.shape[0]
+        h = (s - 1) / 2
+        m = np.array([[scale, 0, centre[0] - x0 - h * scale], [0, scale, centre[1] - y0 - h * scale]], np.float32)
+        size = (x1 - x0, y1 - y0)
+        patch = cv2.warpAffine(eye.patch, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        alpha = cv2.warpAffine(eye.alpha, m, size, flags=cv2.INTER_LINEAR, borderValue=0)
+        alpha = (alpha * opening)[..., None]
+        box = out[y0:y1, x0:x1].astype(np.float32)
+        inside = opening[..., None]
+        eye_img = base * (1 - alpha) + patch * alpha
+        out[y0:y1, x0:x1] = np.clip(box * (1 - inside) + eye_img * inside + 0.5, 0, 255).astype(np.uint8)
