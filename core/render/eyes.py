@@ -130,3 +130,74 @@ def paint_eyes(out: np.ndarray, no_iris_warped_box, eyes: list[EyeModel], moved:
         inside = opening[..., None]
         eye_img = base * (1 - alpha) + patch * alpha
         out[y0:y1, x0:x1] = np.clip(box * (1 - inside) + eye_img * inside + 0.5, 0, 255).astype(np.uint8)
+
+
+UPPER_R = [33, 246, 161, 160, 159, 158, 157, 173, 133]
+LOWER_R = [33, 7, 163, 144, 145, 153, 154, 155, 133]
+UPPER_L = [263, 466, 388, 387, 386, 385, 384, 398, 362]
+LOWER_L = [263, 249, 390, 373, 374, 380, 381, 382, 362]
+
+
+def lash_colour(src: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Dark colour of the upper lash line, sampled once from the portrait."""
+    vals = []
+    for idx in (UPPER_R, UPPER_L):
+        for i in idx[2:-2]:
+            x, y = int(round(pts[i, 0])), int(round(pts[i, 1]))
+            if 1 <= x < src.shape[1] - 1 and 1 <= y < src.shape[0] - 1:
+                vals.append(src[y - 1:y + 2, x].astype(np.float32))
+    if not vals:
+        return np.array([40, 30, 28], np.float32)
+    v = np.concatenate(vals)
+    return v[np.argsort(v.sum(1))[: max(1, len(v) // 4)]].mean(0)
+
+
+def paint_closed_lids(out: np.ndarray, moved: np.ndarray, rest: np.ndarray, amount: float,
+                      lash: np.ndarray) -> None:
+    """Cover a (nearly) shut eye with lid skin and a soft lash line (in place).
+
+    The warp squeezes the eye into a thin wavy sliver; a real closed lid is
+    smooth skin ending in a lash line. Skin is interpolated per column
+    between the skin just above the closing lid and just below the lower
+    lid, so it keeps the portrait's own shading.
+    """
+    if amount <= 0:
+        return
+    n = out.shape[0]
+    for up_idx, lo_idx in ((UPPER_R, LOWER_R), (UPPER_L, LOWER_L)):
+        gap_rest = float(np.mean(rest[lo_idx[3:6], 1] - rest[up_idx[3:6], 1]))
+        gap_rest = max(gap_rest, 1.0)
+        up, lo = moved[up_idx, :2], moved[lo_idx, :2]
+        x0 = max(1, int(np.floor(min(up[:, 0].min(), lo[:, 0].min()))) - 1)
+        x1 = min(n - 1, int(np.ceil(max(up[:, 0].max(), lo[:, 0].max()))) + 2)
+        if x1 - x0 < 3:
+            continue
+        xs = np.arange(x0, x1) + 0.0
+        ou, ol = np.argsort(up[:, 0]), np.argsort(lo[:, 0])
+        top = np.interp(xs, up[ou, 0], up[ou, 1])
+        bot = np.interp(xs, lo[ol, 0], lo[ol, 1])
+        cover_top = top - 0.45 * gap_rest
+        cover_bot = np.maximum(bot, top) + 0.12 * gap_rest
+        y0 = max(1, int(np.floor(cover_top.min())) - 3)
+        y1 = min(n - 1, int(np.ceil(cover_bot.max())) + 4)
+        if y1 - y0 < 2:
+            continue
+        ys = (np.arange(y0, y1) + 0.0)[:, None]
+        box = out[y0:y1, x0:x1].astype(np.float32)
+        cols = np.arange(x1 - x0)
+        ya = np.clip(np.round(cover_top - 2).astype(int) - y0, 0, y1 - y0 - 1)
+        yb = np.clip(np.round(cover_bot + 2).astype(int) - y0, 0, y1 - y0 - 1)
+        above, below = box[ya, cols], box[yb, cols]
+        t = np.clip((ys - ya[None, :] - y0) / np.maximum(yb - ya, 1)[None, :], 0, 1)[..., None]
+        skin = above[None] * (1 - t) + below[None] * t
+        # soft mask between the covers, fading towards the eye corners
+        across = np.clip(np.minimum(xs - xs[0], xs[-1] - xs) / max(0.18 * (xs[-1] - xs[0]), 1), 0, 1)[None, :]
+        m = np.clip(ys - cover_top[None, :] + 1, 0, 1) * np.clip(cover_bot[None, :] - ys + 1, 0, 1)
+        m = m * (0.55 + 0.45 * across)
+        # lash line along the lower edge of the closed lid
+        lash_y = np.maximum(bot, top)[None, :] - 0.03 * gap_rest
+        lw = max(0.9, 0.1 * gap_rest)
+        lm = np.exp(-((ys - lash_y) / lw) ** 2) * across * 0.85
+        img = skin * (1 - lm[..., None]) + lash[None, None] * lm[..., None]
+        a = (np.maximum(m, lm) * amount)[..., None]
+        out[y0:y1, x0:x1] = np.clip(box * (1 - a) + img * a + 0.5, 0, 255).astype(np.uint8)

@@ -22,9 +22,9 @@ from core.motion.units import UNIT_NAMES
 from core.progress import CancelToken, Progress
 from core.render.base import RenderConditioning
 from core.render.mesh_units import build_unit_fields, combine
-from core.render.eyes import paint_eyes, prepare_eyes
+from core.render.eyes import lash_colour, paint_closed_lids, paint_eyes, prepare_eyes
 from core.render.layers import head_maps, person_layer
-from core.render.mouth import paint_mouth
+from core.render.mouth import mouth_look, paint_mouth
 from core.render.warp import MeshWarp, PoseField, sample_field, upsample_field
 from core.tracks import MotionTrack
 
@@ -99,8 +99,11 @@ class MeshRenderer:
         # eyes and mouth
         self.eyes, self.src_no_iris = prepare_eyes(self.src, pts)
         self.iris_r = float(np.mean([e.radius for e in self.eyes])) if self.eyes else 0.0
+        self.lash = lash_colour(self.src, pts)
+        self.blink_i = UNIT_NAMES.index("eye_blink")
         cheeks = pts[[50, 280, 101, 330], :2].astype(int).clip(0, n - 1)
         self.skin = np.array([self.src[y, x] for x, y in cheeks], np.float32).mean(0)
+        self.look = mouth_look(self.src, pts, self.skin)
         self._prepare_output(rig)
         self._prepared = True
 
@@ -223,8 +226,11 @@ class MeshRenderer:
                                  interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
             paint_eyes(out, no_iris, self.eyes, moved, centres)
+        shut = float(np.clip((weights[self.blink_i] - 0.55) / 0.4, 0, 1))
+        if shut > 0:
+            paint_closed_lids(out, moved, self.rest, shut * shut * (3 - 2 * shut), self.lash)
         tongue = float(weights[self.tongue_i])
-        paint_mouth(out, moved, self.rest[:, :2], self.face_scale, self.skin, tongue, self.src)
+        paint_mouth(out, moved, self.rest[:, :2], self.face_scale, self.look, tongue, self.src)
         if disp is not None:
             self._over_background(out, fx, fy, inv)
         return out

@@ -162,18 +162,17 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
     def t_of(i: int) -> float:  # 0 at the mouth centre, 1 at a corner
         return min(abs(c[i, 0] - mouth_c[0]) / half_w, 1.0)
 
-    # jaw_open: the jaw turns about the hinges below the ears, so a point drops
-    # in proportion to how far in front of the hinge it sits (mesh depth):
-    # lower lip and chin move together, the jaw angles barely move.
-    z_hinge = float(z[[234, 454]].mean())
-    z_front = float(z[[152, 17, 14]].mean())
+    # jaw_open: the jaw turns about hinges below the ears; seen from the front
+    # the chin and lower lip drop together as one piece and the drop fades
+    # out along the jawline towards the hinges (no rubbery chin).
+    jaw_x = max(abs(c[172, 0] - mouth_c[0]), abs(c[397, 0] - mouth_c[0]), half_w * 1.2)
     jaw = {}
     lower_face = [i for i in range(N_MESH) if c[i, 1] > mouth_c[1] + 0.02 and i not in upper]
     for i in lower_face + sorted(lower):
-        depth = np.clip((z_hinge - z[i]) / max(z_hinge - z_front, 1e-3), 0.0, 1.1)
-        jaw[i] = np.array([0.0, 0.17 * depth])
+        u = np.clip((abs(c[i, 0] - mouth_c[0]) - 0.5 * half_w) / (jaw_x - 0.5 * half_w), 0, 1)
+        jaw[i] = np.array([0.0, 0.16 * (1 - 0.8 * u * u * (3 - 2 * u))])
     for i in lower:
-        jaw[i] = np.array([0.0, 0.17 * (1 - 0.35 * t_of(i) ** 2)])
+        jaw[i] = np.array([0.0, 0.16 * (1 - 0.3 * t_of(i) ** 2)])
     fields["jaw_open"] = field(jaw, upper | above_nose | EYE_RING, 0.9)
 
     # lip_round: lips gather towards the centre and part a little
@@ -205,7 +204,7 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
     fields["labiodental"] = field(drv, above_nose | EYE_RING, 0.4)
 
     # tongue_show: a small opening; the mouth painter draws the tongue tip
-    drv = {i: v * (0.055 / 0.17) for i, v in jaw.items()}
+    drv = {i: v * (0.055 / 0.16) for i, v in jaw.items()}
     fields["tongue_show"] = field(drv, upper | above_nose | EYE_RING, 0.9)
 
     # brows (forehead follows, the eyes stay)

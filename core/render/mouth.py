@@ -11,6 +11,8 @@ opened area is painted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from core.face import landmarks as L
@@ -33,78 +35,141 @@ def _lip_curve(pts: np.ndarray, idx: list[int], xs: np.ndarray) -> np.ndarray:
     return np.interp(xs, p[order, 0], p[order, 1])
 
 
+@dataclass
+class MouthLook:
+    """Colours of this portrait's mouth, sampled once so the inside matches its light."""
+
+    lip: np.ndarray       # RGB of the lips
+    teeth: np.ndarray     # RGB of (visible or assumed) teeth
+    lum: float            # overall brightness relative to a mid-lit face
+    rest_gap: float       # portrait's own inner-lip gap in pixels (median)
+
+
+def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> MouthLook:
+    """Sample lip and teeth colours from the portrait."""
+    import cv2
+
+    h, w = image.shape[:2]
+    lip_pts = pts[L.LOWER_LIP_OUTER[2:-2] + L.UPPER_LIP_OUTER[3:-3], :2]
+    inner = pts[L.LOWER_LIP_INNER[2:-2] + L.UPPER_LIP_INNER[2:-2], :2]
+    # halfway between outer and inner contours lies lip tissue
+    n = min(len(lip_pts), len(inner))
+    mid = ((lip_pts[:n] + inner[:n]) / 2).astype(int)
+    mid[:, 0] = mid[:, 0].clip(0, w - 1)
+    mid[:, 1] = mid[:, 1].clip(0, h - 1)
+    lip = np.median(image[mid[:, 1], mid[:, 0]].astype(np.float32), axis=0)
+    lum = float(np.clip(np.mean(skin_rgb) / 170.0, 0.3, 1.35))
+    xs = np.linspace(pts[78, 0], pts[308, 0], 24)
+    gap = float(np.median(_lip_curve(pts, [78] + L.LOWER_LIP_INNER + [308], xs)
+                          - _lip_curve(pts, [78] + L.UPPER_LIP_INNER + [308], xs)))
+    teeth = np.array([222, 214, 200], np.float32) * min(lum, 1.1)
+    if gap > 2:
+        m = _poly_mask(smooth_contour(pts[L.LIPS_INNER, :2]), 0, 0, w, h) > 0.9
+        if m.sum() > 8:
+            px = image[m].astype(np.float32)
+            bright = px.sum(1)
+            sel = px[bright >= np.percentile(bright, 70)]
+            cand = np.median(sel, axis=0)
+            # use the portrait's teeth only if they are light and not lip-coloured
+            if cand.mean() > 0.95 * np.mean(skin_rgb) and (cand.max() - cand.min()) < 50:
+                teeth = cand
+    if image.ndim == 3 and np.ptp(image[..., :3].reshape(-1, 3)[::97].astype(int), axis=1).max() < 8:
+        pass  # black and white: colours are grey already
+    _ = cv2
+    return MouthLook(lip=lip, teeth=teeth, lum=lum, rest_gap=gap)
+
+
 def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: float,
-                skin_rgb: np.ndarray, tongue: float = 0.0,
+                look: MouthLook, tongue: float = 0.0,
                 rest_image: np.ndarray | None = None) -> None:
     """Paint the interior in place. dst/src: (478, 2) moved/rest landmarks.
 
-    With ``rest_image`` and a portrait whose lips are parted, the visible
-    teeth are reused: the upper half of the rest opening travels with the
-    upper lip, the lower half with the lower lip, and only the gap that
-    opens between them is painted.
+    Opening wider than the portrait: a cavity shaded darker towards the back
+    and the corners, upper teeth hanging from the upper lip (their own
+    texture when the portrait shows teeth), lower teeth when wide open, and
+    a tongue. Closing a portrait's open mouth: the squeezed teeth are
+    covered by the shadowed seam where the lips meet.
     """
     inner_t = smooth_contour(dst[L.LIPS_INNER, :2])
-    inner_s = src[L.LIPS_INNER, :2]
+    inner_s = smooth_contour(src[L.LIPS_INNER, :2])
     area_t = _area(inner_t)
     area_s = _area(inner_s)
-    if area_t < 0.0015 * scale ** 2 or area_t <= area_s * 1.05:
-        return
-    fresh = 1.0  # always paint: a stretched rest interior looks torn
     h, w = frame.shape[:2]
     x0 = int(max(0, np.floor(inner_t[:, 0].min()) - 2))
     x1 = int(min(w, np.ceil(inner_t[:, 0].max()) + 3))
-    y0 = int(max(0, np.floor(inner_t[:, 1].min()) - 2))
-    y1 = int(min(h, np.ceil(inner_t[:, 1].max()) + 3))
+    y0 = int(max(0, np.floor(inner_t[:, 1].min()) - 3))
+    y1 = int(min(h, np.ceil(inner_t[:, 1].max()) + 4))
     if x1 - x0 < 3 or y1 - y0 < 2:
         return
     bw, bh = x1 - x0, y1 - y0
-    mask = _poly_mask(inner_t, x0, y0, bw, bh)
     xs = np.arange(x0, x1) + 0.5
     ys = (np.arange(y0, y1) + 0.5)[:, None]
-    top = _lip_curve(dst, [78] + L.UPPER_LIP_INNER + [308], xs)[None, :]
-    bot = _lip_curve(dst, [78] + L.LOWER_LIP_INNER + [308], xs)[None, :]
-    gap = np.maximum(bot - top, 1e-3)
+    up_idx, lo_idx = [78] + L.UPPER_LIP_INNER + [308], [78] + L.LOWER_LIP_INNER + [308]
+    top = _lip_curve(dst, up_idx, xs)[None, :]
+    bot = _lip_curve(dst, lo_idx, xs)[None, :]
+    gap = bot - top
+    roi = frame[y0:y1, x0:x1].astype(np.float32)
+    if area_t < area_s * 0.8 and look.rest_gap > 1.5:
+        # closing: a soft dark seam where the lips meet hides the squeezed teeth
+        mid = (top + bot) / 2
+        half = np.maximum(np.abs(gap) / 2, 0) + 1.2
+        a = np.clip(1.0 - np.abs(ys - mid) / half, 0, 1) ** 0.7
+        inside = (xs[None, :] > dst[78, 0] + 1) & (xs[None, :] < dst[308, 0] - 1)
+        a = a * inside
+        seam = look.lip * 0.55
+        frame[y0:y1, x0:x1] = np.clip(roi * (1 - a[..., None]) + seam * a[..., None], 0, 255).astype(np.uint8)
+        return
+    if area_t < 0.0015 * scale ** 2 or area_t <= area_s * 1.05:
+        return
+    mask = _poly_mask(inner_t, x0, y0, bw, bh)
+    gap = np.maximum(gap, 1e-3)
     cx = (dst[78, 0] + dst[308, 0]) / 2
     half = max(abs(dst[308, 0] - dst[78, 0]) / 2, 1.0)
     across = np.clip(np.abs(xs[None, :] - cx) / half, 0, 1)   # 0 centre .. 1 corner
-    depth = 1 - np.abs((ys - top) / gap * 2 - 1)               # 1 mid-cavity, 0 at lips
+    v = np.clip((ys - top) / gap, 0, 1)                         # 0 upper lip .. 1 lower lip
+    lum = look.lum
 
-    lum = float(np.clip(skin_rgb.mean() / 180.0, 0.35, 1.3))
-    cavity = np.array([105, 38, 42], np.float32) * lum
-    shade = (0.45 + 0.55 * (1 - depth) ** 0.8) * (1 - 0.35 * across)
+    # cavity: the lip colour in deep shadow, darkest in the middle and corners
+    cavity = look.lip * 0.3 + np.array([12, 5, 6], np.float32) * lum
+    shade = (0.6 + 0.4 * np.abs(2 * v - 1) ** 2) * (1 - 0.4 * across ** 2)
     img = cavity[None, None, :] * shade[..., None]
 
-    # tongue: a rounded mound rising from the lower lip
-    t_h = gap * (0.28 + 0.35 * tongue)
-    t_mask = np.clip((ys - (bot - t_h)) / np.maximum(t_h * 0.35, 1), 0, 1)
-    t_mask *= np.clip(1 - across ** 2 * 1.3, 0, 1)
-    tongue_rgb = np.array([150, 62, 66], np.float32) * lum
-    t_shade = 0.55 + 0.45 * np.clip((ys - (bot - t_h)) / np.maximum(t_h, 1), 0, 1)
-    img = img * (1 - t_mask[..., None]) + (tongue_rgb * 0.85)[None, None] * (t_shade * t_mask)[..., None]
+    # tongue: a rounded mound rising from the lower lip, higher when shown
+    t_top = bot - gap * (0.22 + 0.55 * tongue)
+    t_w = 0.75 - 0.15 * tongue
+    t_edge = t_top + (bot - t_top) * np.clip(across / t_w, 0, 1) ** 2
+    t_mask = np.clip((ys - t_edge) / np.maximum(gap * 0.08, 0.8), 0, 1) * (across < t_w)
+    tongue_rgb = look.lip * 0.55 + np.array([40, 18, 20], np.float32) * lum
+    t_shade = 0.55 + 0.45 * np.clip((ys - t_top) / np.maximum(bot - t_top, 1), 0, 1) ** 0.5
+    img = img * (1 - t_mask[..., None]) + tongue_rgb * (t_shade * t_mask)[..., None] * (1 - 0.35 * across[..., None])
 
     # teeth: upper row hangs from the upper lip, lower row shows when wide open
-    if rest_image is not None and np.median(
-            _lip_curve(src, [78] + L.LOWER_LIP_INNER + [308], xs)
-            - _lip_curve(src, [78] + L.UPPER_LIP_INNER + [308], xs)) > 0.02 * scale:
-        tooth_h = 0.0  # the portrait's own teeth are reused below
-    tooth_h = 0.06 * scale
-    teeth_rgb = np.array([205, 198, 186], np.float32) * min(lum, 1.05)
-    up_m = np.clip((top + tooth_h - ys) / 1.2, 0, 1) * (ys >= top - 1) * (tooth_h > 0)
-    low_h = np.clip((gap - 0.16 * scale) * 0.5, 0, 0.04 * scale) * (tooth_h > 0)
-    lo_m = np.clip((ys - (bot - low_h)) / 1.2, 0, 1) * (low_h > 0.5)
-    edge = 1 - across ** 3
-    t_shade = (0.62 + 0.38 * edge) * (0.8 + 0.2 * np.clip((top + tooth_h - ys) / max(tooth_h, 1e-3), 0, 1))
-    gaps = 0.88 + 0.12 * np.abs(np.cos((xs[None, :] - cx) / (0.06 * scale) * np.pi))
-    teeth = teeth_rgb[None, None] * (t_shade * gaps)[..., None]
+    mouth_w = 2 * half
+    tooth_h = min(0.055 * scale, 0.6 * float(np.max(gap)))
+    inc_w = 0.13 * mouth_w                                     # central incisor width
+    bounds = np.cumsum([0, 1.0, 0.8, 0.72, 0.7, 0.66, 0.62]) * inc_w
+    dxs = np.abs(xs[None, :] - cx)
+    k = np.clip(np.searchsorted(bounds, dxs[0]) - 1, 0, len(bounds) - 2)
+    u = (dxs[0] - bounds[k]) / np.maximum(bounds[k + 1] - bounds[k], 1e-3)      # 0..1 across a tooth
+    edge_drop = tooth_h * (1 - 0.12 * k) * (1 - 0.08 * (2 * u - 1) ** 4)    # rounded biting edges
+    up_bottom = top + edge_drop[None, :]
+    up_m = np.clip(up_bottom - ys + 0.5, 0, 1) * np.clip(1.0 - across ** 6, 0, 1)
+    sep = 1 - 0.18 * np.exp(-((u - 0.0) * (bounds[k + 1] - bounds[k])) ** 2 / 1.2)[None, :]
+    vert = 0.78 + 0.22 * np.clip((ys - top) / max(tooth_h, 1e-3), 0, 1) ** 0.6
+    t_shade = (1 - 0.55 * across ** 2) * sep * vert
+    teeth = look.teeth[None, None] * t_shade[..., None]
     img = img * (1 - up_m[..., None]) + teeth * up_m[..., None]
-    img = img * (1 - lo_m[..., None]) + teeth * 0.85 * lo_m[..., None]
+    low_h = np.clip((gap - 0.11 * scale) * 0.45, 0, 0.04 * scale)
+    lo_m = np.clip(ys - (bot - low_h) + 0.5, 0, 1) * (low_h > 0.8) * np.clip(1 - across ** 4 * 1.6, 0, 1)
+    img = img * (1 - lo_m[..., None]) + teeth * 0.72 * lo_m[..., None]
 
-    rest_gap = float(np.median(_lip_curve(src, [78] + L.LOWER_LIP_INNER + [308], xs)
-                               - _lip_curve(src, [78] + L.UPPER_LIP_INNER + [308], xs)))
-    if rest_image is not None and rest_gap > 0.02 * scale:
+    if rest_image is not None and look.rest_gap > 0.02 * scale:
         img = _reuse_rest_mouth(img, rest_image, dst, src, xs, ys, x0, y0)
-    alpha = (mask * fresh)[..., None]
-    roi = frame[y0:y1, x0:x1].astype(np.float32)
+    # the lips cast a thin shadow on the inside
+    rim = np.clip(np.minimum(ys - top, bot - ys) / 1.5, 0, 1)
+    img = img * (0.7 + 0.3 * rim[..., None])
+    band = np.clip(ys - top + 1.0, 0, 1) * np.clip(bot - ys + 1.0, 0, 1)
+    alpha = (mask * band)[..., None]
     frame[y0:y1, x0:x1] = np.clip(roi * (1 - alpha) + img * alpha, 0, 255).astype(np.uint8)
 
 

@@ -60,12 +60,19 @@ class MeshWarp:
         # only triangles that actually moved need rasterising; flipped or
         # collapsed ones are left to their neighbours
         delta = np.abs(tri_dst - self.rest[self.simplices]).max(axis=(1, 2))
-        todo = np.flatnonzero((delta > 0.05) & (area > 1e-3 * self.rest_area + 1e-6))
+        moving = delta > 0.05
+        todo = np.flatnonzero(moving & (area > 1e-6))
         if len(todo) == 0:
             return self.identity.copy()
         out = self.query.copy()
         ids = np.full((self.grid, self.grid), -1, np.int32)
         pts = np.round((tri_dst * self.k - 0.5) * 16).astype(np.int32)  # 4 fractional bits
+        flipped = np.flatnonzero(moving & (area <= 1e-6))
+        if len(flipped):
+            # mark where folded triangles land; they are filled from the
+            # nearest good triangle below instead of showing the rest image
+            for t in flipped:
+                cv2.fillConvexPoly(ids, pts[t], -2, lineType=cv2.LINE_8, shift=4)
         for t in todo:
             cv2.fillConvexPoly(ids, pts[t], int(t), lineType=cv2.LINE_8, shift=4)
         flat = ids.ravel()
@@ -79,8 +86,22 @@ class MeshWarp:
             den = np.where(np.abs(den) < 1e-12, 1e-12, den)
             l1 = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
             l2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
+            # rasterised cells can fall just outside a thin triangle: clamp the
+            # barycentric weights so they never extrapolate to a far source
+            l0 = np.clip(1 - l1 - l2, 0, 1)
+            l1, l2 = np.clip(l1, 0, 1), np.clip(l2, 0, 1)
+            tot = np.maximum(l0 + l1 + l2, 1e-9)
+            l1, l2 = l1 / tot, l2 / tot
             src = self.rest[self.simplices[t]]
             out[hit] = src[:, 0] * (1 - l1 - l2)[:, None] + src[:, 1] * l1[:, None] + src[:, 2] * l2[:, None]
+        hole = ids == -2
+        if hole.any():
+            # copy the source position of the nearest properly covered point
+            from scipy.ndimage import distance_transform_edt
+
+            _, (iy, ix) = distance_transform_edt(ids < 0, return_indices=True)
+            o = out.reshape(self.grid, self.grid, 2)
+            o[hole] = o[iy[hole], ix[hole]]
         return out.reshape(self.grid, self.grid, 2).astype(np.float32)
 
 
