@@ -193,7 +193,7 @@ def paint_closed_lids(out: np.ndarray, moved: np.ndarray, rest: np.ndarray, amou
         # soft mask between the covers, fading towards the eye corners
         across = np.clip(np.minimum(xs - xs[0], xs[-1] - xs) / max(0.18 * (xs[-1] - xs[0]), 1), 0, 1)[None, :]
         m = np.clip(ys - cover_top[None, :] + 1, 0, 1) * np.clip(cover_bot[None, :] - ys + 1, 0, 1)
-        m = m * (0.55 + 0.45 * across)
+        m = m * (0.35 + 0.65 * across)
         # lash line along the lower edge of the closed lid
         lash_y = np.maximum(bot, top)[None, :] - 0.03 * gap_rest
         lw = max(0.9, 0.1 * gap_rest)

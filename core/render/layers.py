@@ -103,7 +103,7 @@ def head_maps(pts: np.ndarray, n: int, grid: int, mesh_depth: np.ndarray,
     r = np.sqrt(((gx - cx) / (1.0 * face_w)) ** 2 + ((gy - hy) / (1.15 * face_w)) ** 2)
     radial = 1 - _smoothstep((r - 0.72) / 0.3)
     below = (gy - chin_y) / face_w
-    neck = 1 - 0.75 * _smoothstep((below + 0.05) / 0.7)
+    neck = 1 - _smoothstep((below + 0.05) / 0.85)
     follow = radial * neck
     # keep the crop border (and the feathered blend band) still
     edge = np.minimum(np.minimum(gx, n - 1 - gx), np.minimum(gy, n - 1 - gy)) / n

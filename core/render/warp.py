@@ -158,12 +158,18 @@ def sample_field(field: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
 def upsample_field(field: np.ndarray, out_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Coarse (g, g, 2) field of pixel positions -> full-resolution remap maps.
 
-    The coarse samples sit at cell centres, so a plain resize lines them up.
+    The displacement (not the position) is upsampled and added to exact
+    pixel coordinates, so wherever the field is identity the maps are exact
+    integers: still pixels, the crop border included, come out bit-identical.
     """
     import cv2
 
-    up = cv2.resize(field, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
-    return up[..., 0], up[..., 1]
+    g = field.shape[0]
+    lin = ((np.arange(g, dtype=np.float32) + 0.5) * out_size / g - 0.5)
+    disp = field - np.stack(np.meshgrid(lin, lin), -1)
+    up = cv2.resize(disp, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
+    ident = np.arange(out_size, dtype=np.float32)
+    return up[..., 0] + ident[None, :], up[..., 1] + ident[:, None]
 
 
 def apply_field(image: np.ndarray, field: np.ndarray, out_size: int) -> np.ndarray:
