@@ -40,7 +40,7 @@ def head_poses() -> list[Pose]:
             Pose("roll -10", {}, (0, 0, -10, 0, 0, 0)), Pose("roll +10", {}, (0, 0, 10, 0, 0, 0)),
             Pose("gaze left", {}, gaze=(-1.0, 0.0)), Pose("gaze right", {}, gaze=(1.0, 0.0)),
             Pose("gaze up", {}, gaze=(0.0, -1.0)),
-            Pose("smile+blink", {"lip_corner_pull": 1, "cheak_raise": 0, "eye_blink": 1}),
+            Pose("smile+blink", {"lip_corner_pull": 1, "cheek_raise": 0.6, "eye_blink": 1}),
             Pose("surprise", {"jaw_open": 0.8, "brow_inner_up": 1, "brow_outer_up": 1, "upper_lid_raise": 1}),
             Pose("anger", {"brow_lower": 1, "lid_tighten": 1, "lip_press": 1, "chin_raise": 0.5})]
 

@@ -1,11 +1,12 @@
 """The CPU mesh renderer: warps the portrait itself, frame by frame.
 
-Per frame: expression-unit fields move the 478 landmarks, the head pose
-rotates them in 3-D about a pivot behind the face (mediapipe depth),
-rings of anchor points carry hair, ears and neck along with fading weight
-while the crop border stays fixed, a dense backward warp resamples the
-face crop, the mouth interior is painted where the lips opened, and the
-crop is blended back into the full-resolution portrait.
+Per frame: expression-unit fields move the face-mesh landmarks and a
+piecewise-affine warp follows them; the head pose is a smooth depth-aware
+3-D rotation field (inverted by fixed-point iteration) that carries head,
+hair and neck while the person is laid over a still, inpainted background
+plate; irises are re-laid inside the moved lids, closed lids and the mouth
+interior are painted; the crop is pasted back into the full-resolution
+portrait. See docs/mesh_renderer.md.
 """
 
 from __future__ import annotations
@@ -171,10 +172,21 @@ class MeshRenderer:
     # -- per frame -----------------------------------------------------------
     def _expressed(self, weights: np.ndarray) -> np.ndarray:
         """Landmarks (478, 3) in the rest frame after the expression units."""
-        d = combine(self.fields_px, weights, self.jaw_i, self.close_i)
+        d = combine(self.fields_px, self._eased(weights), self.jaw_i, self.close_i)
         p = self.rest.copy()
         p[:, :2] += d
         return p
+
+    def _eased(self, weights: np.ndarray) -> np.ndarray:
+        """Blink weight eased (1 - (1 - w)^1.5) so a half blink looks half shut.
+
+        Measured: with a linear lid, weight 0.6 dropped the face mesh's eye
+        aspect ratio by only 13 %; the lids' first third barely changes what
+        is seen of the eye.
+        """
+        w = np.clip(np.asarray(weights, np.float32), 0, 1).copy()
+        w[self.blink_i] = 1 - (1 - w[self.blink_i]) ** 1.5
+        return w
 
     def _gaze_offset(self, gaze: np.ndarray) -> np.ndarray:
         ex = self.eye_w * 0.2
@@ -226,7 +238,7 @@ class MeshRenderer:
                                  interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
             paint_eyes(out, no_iris, self.eyes, moved, centres)
-        shut = float(np.clip((weights[self.blink_i] - 0.55) / 0.4, 0, 1))
+        shut = float(np.clip((self._eased(weights)[self.blink_i] - 0.6) / 0.35, 0, 1))
         if shut > 0:
             paint_closed_lids(out, moved, self.rest, shut * shut * (3 - 2 * shut), self.lash)
         tongue = float(weights[self.tongue_i])
