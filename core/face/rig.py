@@ -111,6 +111,7 @@ def _detectors():
 def confirmed_faces(rgb: np.ndarray, faces: list[np.ndarray]) -> list[np.ndarray]:
     """Keep the meshes that a face detector also vouches for."""
     h, w = rgb.shape[:2]
+    rgb = np.ascontiguousarray(rgb)  # mediapipe refuses views such as img[:, 150:]
     short, full = _detectors()
     with _mesh_lock:
         found = [(d, SHORT_RANGE_MIN) for d in short.process(rgb).detections or []]
