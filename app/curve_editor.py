@@ -286,6 +286,7 @@ class CurveEditor(QWidget):
         self.canvas = CurveCanvas(self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 2, 0, 0)
+        bar.setContentsMargins(0, 0, 8, 0)
         lay.addLayout(bar)
         lay.addWidget(self.canvas, 1)
         for seq, fn in ((QKeySequence.StandardKey.Delete, self.delete_selected),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import inspect
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,49 +21,72 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from core.project import ExportOptions, apply_project
+from core.project import ExportOptions, render_project
 
 from app.errors import message_for
 from app.workers import Runner, Task
 
 
 def avatars() -> list[str]:
+    """Installed models the diffusion renderer can use (kind contains 'diffusion')."""
     try:
         from core.models import list_models
 
-        return [m.name for m in list_models() if "avatar" in m.kind or "diffusion" in m.kind]
+        return [m.name for m in list_models() if "diffusion" in m.kind]
     except Exception:  # noqa: BLE001 - a broken store only hides the option
         return []
 
 
+def diffusion_present() -> bool:
+    """Whether this build has core.render.diffusion.renderer (checked without importing torch)."""
+    try:
+        return importlib.util.find_spec("core.render.diffusion.renderer") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def cuda_status() -> tuple[bool, str]:
+    """(usable, GPU name or why not). Imports torch: seconds, so only ever called on a worker."""
+    if importlib.util.find_spec("torch") is None:
+        return False, "torch is not installed"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return True, torch.cuda.get_device_name(0)
+        return False, "torch sees no CUDA GPU on this machine"
+    except Exception as exc:  # noqa: BLE001
+        return False, f"torch failed to load ({exc.__class__.__name__})"
+
+
+def _cuda_job(*, progress, cancel) -> tuple[bool, str]:
+    return cuda_status()
+
+
 def diffusion_status() -> tuple[bool, str]:
-    """Whether the diffusion renderer can be offered, and if not, why."""
-    if importlib.util.find_spec("core.render.diffusion") is None:
-        return False, "The diffusion renderer is not in this build yet."
-    if not avatars():
-        return False, "No avatar installed: train one (synchrorama train-avatar) or import it in Models."
+    """Whether the diffusion entry can be chosen at all, and if not, why."""
+    if not diffusion_present():
+        return False, "The diffusion renderer is not in this build yet (core.render.diffusion is being written)."
     return True, ""
 
 
-def export_job(project, analysis, opts: ExportOptions, output: str, device: str, *, progress, cancel):
-    from core.pipeline import render_tracks
-    from core.render.base import make_renderer
+def diffusion_blocker(cuda: tuple[bool, str] | None, names: list[str], avatar: str) -> str:
+    """Why a diffusion export cannot start now ('' = it can)."""
+    if cuda is None:
+        return "Checking for a CUDA GPU..."
+    if not cuda[0]:
+        return f"The diffusion renderer needs a CUDA GPU: {cuda[1]}. Use the mesh renderer on this machine."
+    if not names:
+        return ("No diffusion avatar installed: train one (synchrorama train-avatar) or import its folder "
+                "in Tools > Models.")
+    if avatar not in names:
+        return f"The avatar '{avatar}' is not installed: pick another or import it in Tools > Models."
+    return ""
 
-    progress("prepare", 0, 1)
-    tracks = apply_project(project, analysis.tracks, analysis.feats, fps=opts.fps)
-    ropts: dict = {}
-    if opts.renderer == "diffusion":
-        ropts["avatar"] = opts.avatar
-        try:
-            params = inspect.signature(type(make_renderer("diffusion", avatar=opts.avatar)).__init__).parameters
-            if "device" in params:
-                ropts["device"] = device
-        except Exception:  # noqa: BLE001 - render_tracks reports the real error
-            pass
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    return render_tracks(analysis.rig, tracks, project.narration, Path(output), renderer=opts.renderer,
-                         size=opts.size, max_output=opts.max_output, crf=opts.crf, renderer_options=ropts,
-                         progress=progress, cancel=cancel)
+
+def export_job(project, analysis, opts: ExportOptions, output: str, device: str, *, progress, cancel):
+    """Worker body: the same render core.project.render_project gives `synchrorama render --project`."""
+    return render_project(project, analysis, output, opts=opts, device=device, progress=progress, cancel=cancel)
 
 
 @dataclass
@@ -88,6 +110,9 @@ class ExportPanel(QWidget):
         super().__init__(parent)
         self.session, self.settings = session, settings
         self.runner = Runner(1, self)
+        self.probe = Runner(1, self)          # the one-off CUDA check (imports torch)
+        self.cuda: tuple[bool, str] | None = None
+        self._cuda_task: Task | None = None
         self.jobs: list[ExportJob] = []
         self.current: ExportJob | None = None
 
@@ -125,6 +150,9 @@ class ExportPanel(QWidget):
         form.addRow("Frame rate", self.fps)
         form.addRow("Quality (CRF)", self.crf)
         form.addRow("Output", out_row)
+        self.renderer_note = QLabel("")
+        self.renderer_note.setWordWrap(True)
+        self.renderer_note.setObjectName("rendererNote")
         self.btn_export = QPushButton("Export")
         self.btn_export.setToolTip("Add to the queue and start")
         self.btn_export.clicked.connect(self.enqueue)
@@ -142,6 +170,7 @@ class ExportPanel(QWidget):
         row.addWidget(self.btn_cancel)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
+        lay.addWidget(self.renderer_note)
         lay.addLayout(row)
         lay.addWidget(self.progress)
         lay.addWidget(self.eta)
@@ -164,15 +193,29 @@ class ExportPanel(QWidget):
 
     # -- options <-> project ---------------------------------------------------
     def refresh_renderers(self) -> None:
+        """Re-read what can render: the diffusion module, CUDA (once, on a worker), the avatars."""
         ok, why = diffusion_status()
         item = self.renderer.model().item(1)
         item.setEnabled(ok)
-        item.setToolTip(why)
+        item.setToolTip(why or "A trained diffusion avatar (needs a CUDA GPU)")
+        current = self.avatar.currentText() or self.session.project.export.avatar
         self.avatar.blockSignals(True)
         self.avatar.clear()
         self.avatar.addItems(avatars())
+        if current:
+            self.avatar.setCurrentText(current)
         self.avatar.blockSignals(False)
-        self.renderer.setToolTip(why or "Mesh: warps the portrait on the CPU. Diffusion: a trained avatar.")
+        self.renderer.setToolTip(why or "Mesh: warps the portrait on the CPU. Diffusion: a trained avatar on a GPU.")
+        if ok and self.cuda is None and self._cuda_task is None:
+            task = Task(_cuda_job, name="cuda")
+            self._cuda_task = task
+            task.signals.done.connect(self._cuda_known)
+            task.signals.failed.connect(lambda e: self._cuda_known((False, f"the check failed ({e})")))
+            self.probe.start(task)
+        self._enable()
+
+    def _cuda_known(self, result: tuple[bool, str]) -> None:
+        self.cuda, self._cuda_task = result, None
         self._enable()
 
     def sync(self) -> None:
@@ -205,12 +248,27 @@ class ExportPanel(QWidget):
             self.session.edit("export", new, "Export settings", merge=1001)
         self._enable()
 
+    def blocker(self) -> str:
+        """Why Export cannot start now ('' = it can)."""
+        if self.session.analysis is None:
+            return "Available once the portrait and narration are analysed"
+        if self.renderer.currentData() == "diffusion":
+            if not diffusion_present():
+                return diffusion_status()[1]
+            return diffusion_blocker(self.cuda, [self.avatar.itemText(i) for i in range(self.avatar.count())],
+                                     self.avatar.currentText())
+        return ""
+
     def _enable(self) -> None:
         diffusion = self.renderer.currentData() == "diffusion"
         self.avatar.setEnabled(diffusion and self.avatar.count() > 0)
-        self.btn_export.setEnabled(self.session.analysis is not None)
-        self.btn_export.setToolTip("Add to the queue and start" if self.session.analysis is not None
-                                   else "Available once the portrait and narration are analysed")
+        self.avatar.setToolTip("The trained avatar to render" if self.avatar.count()
+                               else "No diffusion avatar installed (Tools > Models > Import folder...)")
+        why = self.blocker()
+        self.btn_export.setEnabled(not why)
+        self.btn_export.setToolTip(why or "Add to the queue and start")
+        self.renderer_note.setText(why if diffusion else "")
+        self.renderer_note.setVisible(bool(diffusion and why))
 
     def browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export video", self.output.text(), "MP4 video (*.mp4)")
@@ -221,7 +279,7 @@ class ExportPanel(QWidget):
     # -- queue -----------------------------------------------------------------
     def enqueue(self, output: str | None = None) -> ExportJob | None:
         s = self.session
-        if s.analysis is None:
+        if self.blocker():
             return None
         out = str(Path(output or self.output.text().strip() or s.project.default_output()).expanduser().resolve())
         job = ExportJob(out, self.options(), copy.deepcopy(s.project), s.analysis)

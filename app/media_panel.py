@@ -7,7 +7,6 @@ core's message and the project keeps its old portrait.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
     QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
-
-from core.paths import data_dir
 
 from app.errors import show_error
 from app.preview import to_qimage
@@ -120,11 +117,8 @@ class MediaPanel(QWidget):
         self.btn_audio.clicked.connect(self.choose_narration)
         self.btn_record = QPushButton("Record...")
         self.btn_record.clicked.connect(self.record)
-        from app.recorder import input_status
-
-        ok, why = input_status()
-        self.btn_record.setEnabled(ok)
-        self.btn_record.setToolTip("Record a narration from the microphone" if ok else f"Recording is unavailable: {why}")
+        self.recorder = None
+        self.check_microphone()
         self.audio_label = QLabel("No narration")
         self.audio_label.setWordWrap(True)
         self.script = QPlainTextEdit()
@@ -249,10 +243,23 @@ class MediaPanel(QWidget):
     def apply_script(self) -> None:
         self.session.edit("script", self.script.toPlainText(), "Edit script")
 
-    def record(self) -> None:
-        from app.recorder import RecordDialog
+    def check_microphone(self) -> bool:
+        """Enable Record only with PortAudio and an input device; otherwise say why."""
+        from app.recorder import input_status
 
-        out = data_dir() / "recordings" / time.strftime("narration-%Y%m%d-%H%M%S.wav")
-        dlg = RecordDialog(out, self)
+        ok, why = input_status()
+        self.btn_record.setEnabled(ok)
+        self.btn_record.setToolTip("Record a narration from the microphone; it is saved beside the project"
+                                   if ok else f"Recording is unavailable: {why}")
+        return ok
+
+    def record(self):
+        """Open the recorder; the saved take becomes the narration (one undo step)."""
+        from app.recorder import RecordDialog, recording_path
+
+        p = self.session.project
+        dlg = RecordDialog(recording_path(p.path, p.name), self.runner, self)
         dlg.recorded.connect(self.load_narration)
         dlg.open()
+        self.recorder = dlg
+        return dlg

@@ -13,7 +13,7 @@ import copy
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListWidget, QPushButton, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
 )
 
@@ -65,10 +65,18 @@ class ScenePanel(QWidget):
         self.btn_all.setToolTip("Replace every segment with suggestions, one per sentence")
         self.btn_all.clicked.connect(self.suggest_all)
         self.btn_cancel = QPushButton("Cancel")
+        self.btn_cancel.setToolTip("Stop the scene writer; the segments stay as they were")
         self.btn_cancel.setVisible(False)
         self.btn_cancel.clicked.connect(lambda: self.task and self.task.cancel())
         self.note = QLabel("")
         self.note.setWordWrap(True)
+        # what the writer reported (rejected lines, fallbacks) and what the face cannot show
+        self.notes = QListWidget()
+        self.notes.setObjectName("sceneNotes")
+        self.notes.setWordWrap(True)
+        self.notes.setMaximumHeight(120)
+        self.notes.setVisible(False)
+        self.suggest_notes: list[str] = []
         row = QHBoxLayout()
         for b in (self.btn_add, self.btn_del, self.btn_one, self.btn_all, self.btn_cancel):
             row.addWidget(b)
@@ -76,10 +84,13 @@ class ScenePanel(QWidget):
         lay.addWidget(self.table, 1)
         lay.addLayout(row)
         lay.addWidget(self.note)
+        lay.addWidget(self.notes)
         session.changed.connect(lambda k: self.refresh() if k == "scenes" else None)
         session.project_loaded.connect(self.refresh)
         session.analysis_ready.connect(self._enable)
         session.analysis_cleared.connect(self._enable)
+        session.motion_ready.connect(self._show_notes)
+        session.project_loaded.connect(self._forget_notes)
         timeline.canvas.scene_selected.connect(self.select_row)
         self.refresh()
 
@@ -89,9 +100,35 @@ class ScenePanel(QWidget):
             b.setEnabled(ready)
         sel = self.current_row() >= 0
         self.btn_one.setEnabled(ready and sel)
-        self.btn_del.setEnabled(sel)
-        if not ready and self.session.analysis is None:
-            self.btn_all.setToolTip("Available once the narration is analysed")
+        self.btn_del.setEnabled(sel and self.task is None)
+        if self.session.analysis is None:
+            why = "Available once the narration is analysed"
+        elif self.task is not None:
+            why = "The scene writer is running (Cancel stops it)"
+        else:
+            why = ""
+        self.btn_all.setToolTip(why or "Replace every segment with suggestions, one per sentence")
+        self.btn_add.setToolTip(why or "New segment at the playhead (2 s, or up to the next segment)")
+        self.btn_one.setToolTip(why or ("Ask the scene writer (Settings > LLM) for the selected segment" if sel
+                                        else "Select a segment first"))
+        self.btn_del.setToolTip("Remove the selected segment" if sel else "Select a segment first")
+
+    def cue_warnings(self) -> list[str]:
+        """Render warnings about scene text the face cannot show (from core.scene.cues)."""
+        return [w for w in self.session.warnings if "could not map" in w]
+
+    def _forget_notes(self) -> None:
+        self.suggest_notes = []
+        self.note.setText("")
+        self._show_notes()
+
+    def _show_notes(self) -> None:
+        self.notes.clear()
+        for w in self.cue_warnings():
+            self.notes.addItem(f"Not shown: {w}")
+        for n in self.suggest_notes:
+            self.notes.addItem(n)
+        self.notes.setVisible(self.notes.count() > 0)
 
     def refresh(self) -> None:
         self.table.blockSignals(True)
@@ -177,8 +214,9 @@ class ScenePanel(QWidget):
         self.note.setText("Writing scene descriptions...")
         task.signals.progress.connect(lambda _s, d, t: self.note.setText(f"Writing scene descriptions... {d:.0f}/{t:.0f}"))
         task.signals.done.connect(on_done)
-        task.signals.failed.connect(lambda e: (self.note.setText(""), show_error(self.window(), e, "Scene suggestions")))
-        task.signals.cancelled.connect(lambda: self.note.setText("Suggestions cancelled."))
+        task.signals.failed.connect(lambda e: (self.note.setText("Suggestions failed."),
+                                               show_error(self.window(), e, "Scene suggestions")))
+        task.signals.cancelled.connect(lambda: self.note.setText("Suggestions cancelled: the segments are unchanged."))
 
         def fin():
             self.task = None
@@ -189,31 +227,50 @@ class ScenePanel(QWidget):
         self._enable()
         self.runner.start(task)
 
-    def suggest_all(self) -> None:
-        if self.session.analysis is None:
-            return
+    def suggest_all(self) -> Task | None:
+        """Fresh segments over the whole narration from the configured writer, with its notes."""
+        if self.session.analysis is None or self.task is not None:
+            return None
         script, align, emo, dur = self._context()
 
         def done(report):
             self.session.edit("scenes", list(report.segments), "Suggest scenes")
-            extra = f" ({'; '.join(report.notes)[:160]})" if report.notes else ""
-            self.note.setText(f"{len(report.segments)} segments from '{report.backend}'{extra}")
+            llm = sum(s.source == "llm" for s in report.segments)
+            self.note.setText(f"{len(report.segments)} segments from the {report.backend} writer"
+                              f" ({llm} from the LLM, {len(report.segments) - llm} from rules)"
+                              + (f"; {len(report.notes)} note(s) below." if report.notes else "."))
+            self.suggest_notes = list(report.notes)
+            self._show_notes()
 
-        self._run(Task(suggest_all_job, script, align, emo, dur, self.settings.backend_config(), name="suggest"), done)
+        task = Task(suggest_all_job, script, align, emo, dur, self.settings.backend_config(), name="suggest")
+        self._run(task, done)
+        return task
 
-    def suggest_selected(self) -> None:
+    def suggest_selected(self) -> Task | None:
+        """A fresh line for the selected segment; its times stay as they are."""
         i = self.current_row()
-        if i < 0 or self.session.analysis is None:
-            return
+        if i < 0 or self.session.analysis is None or self.task is not None:
+            return None
         s = self.session.project.scenes[i]
         script, align, emo, dur = self._context()
+        config = self.settings.backend_config()
 
-        def done(seg, i=i):
+        def done(seg, i=i, start=s.start, end=s.end):
             segs = copy.deepcopy(self.session.project.scenes)
-            if i < len(segs):
+            # the segment may have been removed or moved while the writer ran
+            if i < len(segs) and (segs[i].start, segs[i].end) == (start, end):
                 segs[i].text, segs[i].source = seg.text, seg.source
                 self.session.edit("scenes", segs, "Suggest scene")
-                self.note.setText(f"Suggested ({seg.source}).")
+                self.suggest_notes = []
+                if seg.source == "auto" and config.kind != "rules":
+                    self.suggest_notes = [f"{start:.1f}-{end:.1f} s: the LLM gave no usable line (or no server "
+                                          "answered); the rules writer's line was used. Suggest all lists the "
+                                          "reasons."]
+                self.note.setText(f"Suggested ({'LLM' if seg.source == 'llm' else 'rules'}): {seg.text}")
+                self._show_notes()
+            else:
+                self.note.setText("The segment changed while the writer ran: suggestion dropped.")
 
-        self._run(Task(suggest_one_job, s.start, s.end, script, align, emo, self.settings.backend_config(), dur,
-                       name="suggest"), done)
+        task = Task(suggest_one_job, s.start, s.end, script, align, emo, config, dur, name="suggest")
+        self._run(task, done)
+        return task

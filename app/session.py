@@ -21,7 +21,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from core.errors import UserInputError
-from core.project import Project, apply_project, discard_autosave, load_project, write_autosave
+from core.project import (
+    ANALYSIS_FPS, ExportOptions, Project, analyse_project, apply_project, discard_autosave, load_project,
+    write_autosave,
+)
 
 from app.waveform import WavePyramid
 from app.workers import Runner, Task
@@ -30,7 +33,6 @@ log = logging.getLogger("synchrorama.app")
 
 ANALYSIS_KEYS = {"portrait", "narration", "script", "face"}
 MOTION_KEYS = {"curves", "emotion", "emotion_strength", "scenes", "alignment", "seed"}
-PREVIEW_FPS = 25.0  # analysis + preview rate; exports resample the emotion to their own fps
 
 
 @dataclass
@@ -45,19 +47,14 @@ class Analysis:
     pyramid: WavePyramid
 
 
-def analysis_job(portrait: str, narration: str, script: str, face: int | None, fps: float, seed: int,
-                 *, progress, cancel) -> Analysis:
-    """Worker-thread body: core.pipeline.analyse plus what the timeline draws."""
-    from core.pipeline import RenderRequest, analyse
-    from core.speech.features import analyse_audio
-
-    req = RenderRequest(image=Path(portrait), audio=Path(narration), script=script.strip() or None,
-                        fps=fps, seed=seed, face=face)
-    rig, audio, tracks = analyse(req, progress=progress, cancel=cancel)
+def analysis_job(project: Project, cache_root: str | None, *, progress, cancel) -> Analysis:
+    """Worker-thread body: core.project.analyse_project plus what the timeline draws."""
+    a = analyse_project(project, cache_root=Path(cache_root) if cache_root else None,
+                        progress=progress, cancel=cancel)
     cancel.check()
-    feats = analyse_audio(audio.samples, audio.sample_rate, cancel=cancel)
-    pyramid = WavePyramid.build(audio.samples, audio.sample_rate)
-    return Analysis((portrait, narration, script, face, fps), rig, audio, feats, tracks, pyramid)
+    pyramid = WavePyramid.build(a.audio.samples, a.audio.sample_rate)
+    key = (project.portrait, project.narration, project.script, project.face, ANALYSIS_FPS)
+    return Analysis(key, a.rig, a.audio, a.feats, a.tracks, pyramid)
 
 
 def motion_job(project: Project, analysis: Analysis, *, progress, cancel):
@@ -108,6 +105,7 @@ class Session(QObject):
         self.analysis: Analysis | None = None
         self.tracks = None              # effective Tracks for preview/export
         self.warnings: list[str] = []
+        self.cache_root: str | None = None   # Settings > cache location ("" / None = the user cache)
         self.session_id = uuid.uuid4().hex[:12]
         self._analysis_task: Task | None = None
         self._motion_gen = 0
@@ -118,28 +116,37 @@ class Session(QObject):
         self.autosave_timer.setInterval(30_000)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
-        self._autosaved_index = 0
+        self._autosaved_index: int | None = 0
 
     # -- documents -----------------------------------------------------------
     def replace_project(self, project: Project, analyse: bool = True) -> None:
         self.discard_autosave()
         self.project = project
         self.undo.clear()
+        self._autosaved_index: int | None = 0   # undo index of the last autosave
         self.analysis, self.tracks = None, None
         self.analysis_cleared.emit()
         self.project_loaded.emit()
         if analyse:
             self.start_analysis()
 
-    def new_project(self, portrait: str = "", narration: str = "", script: str = "", name: str = "Untitled") -> None:
-        self.replace_project(Project(name=name, portrait=portrait, narration=narration, script=script))
+    def new_project(self, portrait: str = "", narration: str = "", script: str = "", name: str = "Untitled",
+                    export: ExportOptions | None = None) -> None:
+        self.replace_project(Project(name=name, portrait=portrait, narration=narration, script=script,
+                                     export=copy.deepcopy(export) if export else ExportOptions()))
 
-    def sample_project(self) -> None:
+    def sample_project(self, export: ExportOptions | None = None) -> None:
         from core.pipeline import sample_paths
 
         img, wav, txt = sample_paths()
         script = txt.read_text(encoding="utf-8").strip() if txt.exists() else ""
-        self.new_project(str(img), str(wav), script, name="Sample")
+        self.new_project(str(img), str(wav), script, name="Sample", export=export)
+
+    def restore(self, project: Project) -> None:
+        """A recovered autosave: its content, marked unsaved (it differs from any file on disk)."""
+        self.replace_project(project)
+        self.undo.resetClean()        # no clean state in the history: the title shows '*'
+        self._autosaved_index = None  # and the next autosave tick writes this session's own copy
 
     def open_project(self, path: str | Path) -> None:
         self.replace_project(load_project(path))
@@ -185,8 +192,6 @@ class Session(QObject):
 
     def _apply(self, key: str, value: Any) -> None:
         setattr(self.project, key, value)
-        if key == "face" or key == "portrait":
-            pass
         self.changed.emit(key)
         if key in ANALYSIS_KEYS:
             self.start_analysis()
@@ -196,7 +201,7 @@ class Session(QObject):
     # -- analysis ------------------------------------------------------------
     def analysis_key(self) -> tuple:
         p = self.project
-        return (p.portrait, p.narration, p.script, p.face, PREVIEW_FPS)
+        return (p.portrait, p.narration, p.script, p.face, ANALYSIS_FPS)
 
     def start_analysis(self) -> None:
         p = self.project
@@ -209,8 +214,7 @@ class Session(QObject):
         if self.analysis is not None and self.analysis.key == self.analysis_key():
             self.rebuild_motion()
             return
-        task = Task(analysis_job, p.portrait, p.narration, p.script, p.face, PREVIEW_FPS, p.seed,
-                    name="analysis")
+        task = Task(analysis_job, copy.deepcopy(p), self.cache_root, name="analysis")
         self._analysis_task = task
         task.signals.progress.connect(self.analysis_progress)
         task.signals.done.connect(lambda a, t=task: self._analysis_done(t, a))

@@ -4,12 +4,13 @@ the timeline below, scenes and export on the right."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget,
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSplitter, QTabWidget,
     QVBoxLayout, QWidget,
 )
 
@@ -31,12 +32,22 @@ log = logging.getLogger("synchrorama.app")
 PROJECT_FILTER = f"SynchroRaMa project (*{SUFFIX})"
 
 
+def _scrolled(w: QWidget) -> QScrollArea:
+    """A panel that scrolls instead of being cut off on a short screen."""
+    area = QScrollArea()
+    area.setWidget(w)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None, ask: bool = True):
         super().__init__()
         self.ask = ask                      # False in tests and screenshots: no blocking questions
         self.settings = settings or AppSettings.load()
         self.session = Session(self)
+        self.session.cache_root = self.settings.cache_root or None
         self.transport = Transport(self)
         self.view = TimeView(self)
         self.tools = Runner(1, self)
@@ -56,26 +67,25 @@ class MainWindow(QMainWindow):
         self.export = ExportPanel(self.session, self.settings)
 
         # the curve editor and the timeline share one width and left edge, so the
-        # same time sits at the same x in both (they share one TimeView)
+        # same time sits at the same x in both (they share one TimeView); scenes and
+        # export get the full height of a right dock, so nothing there is cut off
         right = QTabWidget()
         right.addTab(self.scenes, "Scenes")
-        right.addTab(self.export, "Export")
+        right.addTab(_scrolled(self.export), "Export")
+        right.setMinimumWidth(340)
         self.right_tabs = right
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.preview)
-        top.addWidget(right)
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 2)
         centre = QSplitter(Qt.Orientation.Vertical)
-        centre.addWidget(top)
+        centre.addWidget(self.preview)
         centre.addWidget(self.curves)
         centre.addWidget(self.timeline)
-        centre.setStretchFactor(0, 5)
-        centre.setStretchFactor(1, 4)
-        centre.setStretchFactor(2, 2)
-        centre.setSizes([380, 270, 200])
+        for i, f in enumerate((5, 4, 3)):
+            centre.setStretchFactor(i, f)
+        centre.setChildrenCollapsible(False)
+        self.centre = centre
+        self._sized = False
         self.setCentralWidget(centre)
-        self._dock("Media", self.media, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.media_dock = self._dock("Media", self.media, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.right_dock = self._dock("Scenes and export", right, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.busy = QProgressBar()
         self.busy.setMaximumWidth(220)
@@ -103,6 +113,22 @@ class MainWindow(QMainWindow):
         self.transport.position_changed.connect(self._position)
         self.transport.state_changed.connect(self._play_state)
         self._title()
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if not self._sized:
+            self._sized = True
+            self.size_panes()
+
+    def size_panes(self) -> None:
+        """Initial proportions: the preview, a curve editor tall enough to edit in, the timeline's lanes."""
+        w = self.width()
+        self.resizeDocks([self.media_dock, self.right_dock], [max(240, w * 18 // 100), max(360, w * 27 // 100)],
+                         Qt.Orientation.Horizontal)
+        h = max(self.centre.height(), 500)
+        lanes = self.timeline.minimumSizeHint().height() + 24
+        curves = max(230, h * 32 // 100)
+        self.centre.setSizes([h - curves - lanes, curves, lanes])
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         d = QDockWidget(title, self)
@@ -208,17 +234,11 @@ class MainWindow(QMainWindow):
 
     def new_project(self) -> None:
         if self.confirm_discard():
-            self.session.new_project()
-            self.session.project.export = self._default_export()
-
-    def _default_export(self):
-        import copy
-
-        return copy.deepcopy(self.settings.export)
+            self.session.new_project(export=self.settings.export)
 
     def open_sample(self) -> None:
         if self.confirm_discard():
-            self.session.sample_project()
+            self.session.sample_project(export=self.settings.export)
 
     def open_dialog(self) -> None:
         if not self.confirm_discard():
@@ -257,24 +277,38 @@ class MainWindow(QMainWindow):
         self._title()
         return True
 
-    def offer_recovery(self) -> None:
-        """After a crash: offer the newest autosave a dead session left."""
+    def offer_recovery(self) -> QMessageBox | None:
+        """After a crash: offer the newest autosave a dead session left (a non-blocking question)."""
         recs = find_recoveries()
-        if not recs or not self.ask:
-            return
+        if not recs:
+            return None
         r = recs[0]
-        what = r.origin or "an unsaved project"
-        ans = QMessageBox.question(self, "Recover", f"SynchroRaMa Studio did not close cleanly. Recover the "
-                                   f"autosaved copy of {what}?")
+        what = f"'{r.origin}'" if r.origin else "an unsaved project"
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.saved_at))
+        box = QMessageBox(QMessageBox.Icon.Question, "Recover",
+                          f"SynchroRaMa Studio did not close cleanly. Recover the copy of {what} autosaved at "
+                          f"{when}?\n\nDiscard deletes that copy; Cancel asks again next time.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("recoverDialog")
+        box.button(QMessageBox.StandardButton.Yes).setText("Recover")
+        box.finished.connect(lambda _r, b=box, rec=r: self._recovery_answer(rec, b.standardButton(b.clickedButton())))
+        box.open()
+        self.recovery_box = box
+        return box
+
+    def _recovery_answer(self, rec, answer) -> None:
+        if answer == QMessageBox.StandardButton.Cancel:
+            return
         try:
-            if ans == QMessageBox.StandardButton.Yes:
-                proj = r.load()
-                self.session.replace_project(proj)
-                self.session._autosaved_index = -1
-                self.session.edit("name", proj.name + " ", "Recovered")  # mark dirty so it gets saved
-                self.session.edit("name", proj.name, "Recovered")
-            r.autosave.unlink(missing_ok=True)
-        except Exception as exc:  # noqa: BLE001
+            if answer == QMessageBox.StandardButton.Yes:
+                proj = rec.load()
+                rec.autosave.unlink(missing_ok=True)
+                self.session.restore(proj)
+                self.statusBar().showMessage(f"Recovered {proj.name}: save it to keep it.", 10000)
+            else:
+                rec.autosave.unlink(missing_ok=True)
+        except Exception as exc:  # noqa: BLE001 - an unreadable autosave is a dialog
             show_error(self, exc, "Recover")
 
     # -- analysis / preview -------------------------------------------------------
@@ -332,18 +366,38 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         from app.dialogs import SettingsDialog
 
-        dlg = SettingsDialog(self.settings, self)
+        dlg = SettingsDialog(self.settings, self, cuda=self.export.cuda)
+        dlg.accepted.connect(self._settings_changed)
         dlg.open()
         return dlg
 
+    def _settings_changed(self) -> None:
+        """The cache folder applies to the next analysis; the export defaults to new projects."""
+        self.session.cache_root = self.settings.cache_root or None
+        self.export.refresh_renderers()
+
     # -- drag and drop -------------------------------------------------------------
+    @staticmethod
+    def _dropped(ev) -> list[str]:
+        md = ev.mimeData()
+        return [u.toLocalFile() for u in md.urls() if u.isLocalFile()] if md.hasUrls() else []
+
     def dragEnterEvent(self, ev) -> None:
-        if ev.mimeData().hasUrls():
+        known = IMAGE_EXT | AUDIO_EXT | {".txt", SUFFIX, ".json"}
+        if any(Path(p).suffix.lower() in known for p in self._dropped(ev)):
             ev.acceptProposedAction()
+        else:
+            ev.ignore()
+
+    def dragMoveEvent(self, ev) -> None:
+        self.dragEnterEvent(ev)
 
     def dropEvent(self, ev) -> None:
-        for url in ev.mimeData().urls():
-            self.open_path(url.toLocalFile())
+        paths = self._dropped(ev)
+        if paths:
+            ev.acceptProposedAction()
+        for path in paths:
+            self.open_path(path)
 
     def open_path(self, path: str) -> None:
         """A dropped file goes where its type says."""
@@ -376,6 +430,7 @@ class MainWindow(QMainWindow):
         self.export.runner.cancel_all()
         self.session.shutdown()
         self.export.runner.wait(10000)
+        self.export.probe.wait(10000)
         self.tools.cancel_all()
         self.tools.wait(10000)
         self.engine.stop()

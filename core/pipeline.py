@@ -64,6 +64,7 @@ class RenderRequest:
     save_tracks: Path | None = None
     load_tracks: Path | None = None
     use_cache: bool = True
+    cache_root: Path | None = None      # analysis cache folder (None = the user cache dir)
 
     def resolve_sample(self) -> None:
         """No portrait and no narration given: use the embedded sample."""
@@ -126,7 +127,7 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
         progress("face", 1, 1)
     cancel.check()
     audio = clock.run("audio", load_audio, req.audio)
-    cache = AnalysisCache(enabled=req.use_cache)
+    cache = AnalysisCache(root=req.cache_root, enabled=req.use_cache)
     audio_sha = sha256_file(req.audio)
     portrait_sha = sha256_file(req.image)
     feats = clock.run("audio", analyse_audio, audio.samples, audio.sample_rate,

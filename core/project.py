@@ -354,3 +354,82 @@ def apply_project(project: Project, analysed, feats, fps: float | None = None,
                      "warnings": list(settings.get("warnings", [])) + warnings})
     return replace(analysed, fps=fps, alignment=alignment, emotion=emotion, scenes=scenes,
                    motion=motion, settings=settings)
+
+
+# -- one code path for the app's export and `synchrorama render --project` ----------
+ANALYSIS_FPS = 25.0   # the app analyses and previews at this rate; exports resample to their own
+
+
+@dataclass
+class ProjectAnalysis:
+    """What analysing a project's media gives: kept while only user edits change."""
+
+    rig: Any           # core.face.rig.FaceRig
+    audio: Any         # core.io.audio.Audio
+    feats: Any         # core.speech.features.AudioFeatures
+    tracks: Any        # core.tracks.Tracks as analysed (no user edits)
+
+
+def analyse_project(project: Project, *, cache_root: Path | None = None, use_cache: bool = True,
+                    progress=None, cancel=None) -> ProjectAnalysis:
+    """Analyse the project's media exactly as the studio does (cached by content hash)."""
+    from core.pipeline import RenderRequest, analyse
+    from core.progress import CancelToken, no_progress
+    from core.speech.features import analyse_audio
+
+    progress = progress or no_progress
+    cancel = cancel or CancelToken()
+    if not (project.portrait and project.narration):
+        raise UserInputError("the project needs both a portrait and a narration.", project.path or None,
+                             "Add them in SynchroRaMa Studio's Media panel.")
+    req = RenderRequest(image=Path(project.portrait), audio=Path(project.narration),
+                        script=project.script.strip() or None, fps=ANALYSIS_FPS, seed=project.seed,
+                        face=project.face, use_cache=use_cache, cache_root=cache_root)
+    rig, audio, tracks = analyse(req, progress=progress, cancel=cancel)
+    cancel.check()
+    feats = analyse_audio(audio.samples, audio.sample_rate, cancel=cancel)
+    return ProjectAnalysis(rig, audio, feats, tracks)
+
+
+def renderer_options(opts: ExportOptions, device: str = "cpu") -> dict:
+    """Options for core.render.base.make_renderer from the export settings.
+
+    The device is passed only when the diffusion renderer's constructor takes
+    one; the class is inspected, never built, so nothing heavy loads here.
+    """
+    if opts.renderer != "diffusion":
+        return {}
+    out: dict = {"avatar": opts.avatar}
+    try:
+        import inspect
+
+        from core.render.diffusion.renderer import DiffusionRenderer
+
+        if "device" in inspect.signature(DiffusionRenderer.__init__).parameters:
+            out["device"] = device
+    except (ImportError, AttributeError, TypeError, ValueError):
+        pass  # make_renderer reports the missing renderer in words
+    return out
+
+
+def render_project(project: Project, analysis: ProjectAnalysis, output: str | Path | None = None, *,
+                   opts: ExportOptions | None = None, device: str = "cpu", progress=None, cancel=None):
+    """The project's user edits on top of its analysis, rendered with its export settings.
+
+    The emotion is resampled to the export frame rate and the motion rebuilt
+    there (apply_project), so what is exported is what the studio previews.
+    """
+    from core.pipeline import render_tracks
+    from core.progress import CancelToken, no_progress
+
+    progress = progress or no_progress
+    cancel = cancel or CancelToken()
+    opts = opts or project.export
+    out = Path(output) if output else project.default_output()
+    progress("prepare", 0, 1)
+    warnings: list[str] = []
+    tracks = apply_project(project, analysis.tracks, analysis.feats, fps=opts.fps, warnings=warnings)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return render_tracks(analysis.rig, tracks, project.narration, out, renderer=opts.renderer,
+                         size=opts.size, max_output=opts.max_output, crf=opts.crf,
+                         renderer_options=renderer_options(opts, device), progress=progress, cancel=cancel)
