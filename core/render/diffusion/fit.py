@@ -1,0 +1,98 @@
+"""Explain a filmed frame's landmarks as mesh-renderer motion.
+
+Training needs, for every filmed frame, the motion frame the mesh renderer
+would draw for it, so that the diffusion model learns to turn exactly the
+kind of image it will be given at render time (the mesh renderer driven by
+A2M) into the real face. So each frame's landmarks are fitted with the mesh
+renderer's own parameters: a 3-D similarity (head yaw/pitch/roll, shift,
+scale) around the renderer's pivot, then the expression units by bounded
+least squares on the renderer's displacement fields, then the iris offset
+as gaze. Rendering those parameters gives the motion frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.face import landmarks as L
+from core.motion.units import UNIT_NAMES
+
+N_MESH = 468
+# Points that move with the skull, not with the mouth or brows: the rigid fit uses these.
+RIGID = sorted(set([33, 133, 263, 362, 1, 4, 5, 6, 168, 197, 195, 10, 151, 9, 8,
+                    234, 454, 127, 356, 93, 323, 132, 361, 21, 251, 54, 284, 103, 332]))
+
+
+@dataclass
+class FitResult:
+    weights: np.ndarray  # (U,)
+    head: np.ndarray     # (6,) yaw, pitch, roll (deg), tx, ty (face widths), scale offset
+    gaze: np.ndarray     # (2,)
+    residual: float      # rms landmark error after the fit, in pixels
+
+
+def euler_from_matrix(R: np.ndarray) -> tuple[float, float, float]:
+    """Inverse of the mesh renderer's R = Rz(roll) Rx(pitch) Ry(yaw), in degrees."""
+    pitch = np.arcsin(np.clip(-R[2, 1], -1, 1))
+    yaw = np.arctan2(R[2, 0], R[2, 2])
+    roll = np.arctan2(-R[0, 1], R[1, 1])
+    return float(np.degrees(yaw)), float(np.degrees(pitch)), float(np.degrees(roll))
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Umeyama: scale s, rotation R, translation t with dst ~ s R src + t."""
+    ms, md = src.mean(0), dst.mean(0)
+    a, b = src - ms, dst - md
+    u, sig, vt = np.linalg.svd(b.T @ a / len(src))
+    d = np.sign(np.linalg.det(u @ vt))
+    D = np.diag([1.0, 1.0, d])
+    R = u @ D @ vt
+    s = float(np.trace(np.diag(sig) @ D) / (a ** 2).sum(1).mean())
+    return s, R, md - s * R @ ms
+
+
+class MotionFitter:
+    """Fits MotionTrack parameters for one prepared MeshRenderer (its rest face)."""
+
+    def __init__(self, mesh) -> None:
+        self.mesh = mesh
+        self.rest = mesh.rest.astype(np.float64)           # (478, 3) crop pixels
+        self.pivot = np.asarray(mesh.pivot, np.float64)
+        oval = set(L.FACE_OVAL)
+        self.use = np.array([i for i in range(N_MESH) if i not in oval])
+        F = mesh.fields_px.astype(np.float64)               # (U, 478, 2)
+        self.A = F[:, self.use].reshape(len(F), -1).T       # (2P, U)
+        self.ex = mesh.eye_w * 0.2
+        self.blink = UNIT_NAMES.index("eye_blink")
+
+    def fit(self, pts: np.ndarray) -> FitResult:
+        """pts: (478, 3) landmarks of the filmed frame in the same crop pixels as the rest face."""
+        from scipy.optimize import lsq_linear
+
+        q = np.asarray(pts, np.float64)
+        src = self.rest[RIGID] - self.pivot
+        s, R, t = similarity(src, q[RIGID] - self.pivot)
+        yaw, pitch, roll = euler_from_matrix(R)
+        fw = self.mesh.face_w
+        head = np.array([yaw, pitch, roll, t[0] / fw, t[1] / fw, s - 1.0], np.float32)
+        # back into the rest frame, then explain what is left with the units
+        aligned = (q - self.pivot - t) @ R / s + self.pivot
+        d = (aligned[:, :2] - self.rest[:, :2])
+        res = lsq_linear(self.A, d[self.use].ravel(), bounds=(0.0, 1.0), method="bvls")
+        w = np.clip(res.x, 0, 1).astype(np.float32)
+        field_w = w.copy()
+        # the renderer eases the blink weight (1 - (1 - w)^1.5); undo it so a render shows the fit
+        b = self.blink
+        w[b] = 1.0 - (1.0 - w[b]) ** (2.0 / 3.0)
+        expressed = self.rest[:, :2] + np.tensordot(field_w, self.mesh.fields_px, axes=1)
+        iris = [L.RIGHT_IRIS[0], L.LEFT_IRIS[0]]
+        off = (aligned[iris, :2] - expressed[iris]).mean(0)
+        gaze = np.clip([off[0] / self.ex, off[1] / (self.ex * 0.4)], -1, 1).astype(np.float32)
+        rms = float(np.sqrt(np.mean((self.A @ res.x - d[self.use].ravel()) ** 2) * 2))
+        return FitResult(weights=w, head=head, gaze=gaze, residual=rms)
+
+
+def weights_by_name(w: np.ndarray) -> dict[str, float]:
+    return {n: float(v) for n, v in zip(UNIT_NAMES, w)}

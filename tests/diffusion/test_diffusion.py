@@ -1,0 +1,228 @@
+"""CPU tests of the diffusion avatar with the tiny preset."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import Cancelled, UserInputError
+from tests.conftest import REPO, SAMPLE, run_cli
+
+
+def test_training_lowers_both_losses(trained):
+    _, result = trained
+    for stage in ("vae", "unet"):
+        losses = [h["loss"] for h in result.history if h["stage"] == stage]
+        first, last = np.mean(losses[:10]), np.mean(losses[-10:])
+        assert last < 0.75 * first, (stage, first, last)
+    assert set(result.validation) >= {"psnr", "ssim", "mesh_psnr", "mesh_ssim"}
+    assert Path(result.model_dir, "manifest.json").exists()
+
+
+def test_save_load_gives_identical_frames(trained, tmp_path):
+    import torch
+
+    from core.render.diffusion.conditioning import audio_windows
+    from core.render.diffusion.pipeline import AvatarPipeline
+
+    trainer, result = trained
+    clip = trainer.job.clips[0]
+    live = trainer.pipeline(trainer.final_vae, trainer.final_denoiser, "cpu")
+    loaded = AvatarPipeline.from_pretrained(result.model_dir)
+    copy = live.save_pretrained(tmp_path / "again", name="again")
+    again = AvatarPipeline.from_pretrained(copy)
+    cfg = loaded.config
+    assert cfg == live.config and again.config == cfg
+    aud = torch.from_numpy(audio_windows(np.asarray(clip.audio[:3]), cfg.audio_window, cfg.audio_mean, cfg.audio_std))
+    outs = []
+    for pipe in (live, loaded, again):
+        ref = pipe.encode(np.asarray(clip.reference)[None])
+        mot = pipe.encode(np.asarray(clip.motion[:3]))
+        lat = pipe.sample(ref, mot, mot[:1], aud, torch.from_numpy(np.asarray(clip.emotion[:3])),
+                          torch.zeros(3, 384), torch.zeros(3, dtype=torch.bool),
+                          generator=torch.Generator().manual_seed(3))
+        outs.append(pipe.decode(lat))
+    assert outs[0].shape == (3, 32, 32, 3)
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+    # guidance passes change the result but stay deterministic
+    loaded.sampling.emotion_scale = 3.0
+    ref = loaded.encode(np.asarray(clip.reference)[None])
+    mot = loaded.encode(np.asarray(clip.motion[:3]))
+    args = (ref, mot, None, aud, torch.from_numpy(np.asarray(clip.emotion[:3])), torch.zeros(3, 384),
+            torch.zeros(3, dtype=torch.bool))
+    g1 = loaded.sample(*args, generator=torch.Generator().manual_seed(3))
+    g2 = loaded.sample(*args, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(g1, g2)
+
+
+def test_damaged_model_is_refused(trained, tmp_path):
+    import shutil
+
+    from core.render.diffusion.pipeline import AvatarPipeline
+
+    _, result = trained
+    bad = tmp_path / "bad"
+    shutil.copytree(result.model_dir, bad)
+    f = next((bad / "unet").glob("*.safetensors"))
+    data = bytearray(f.read_bytes())
+    data[-1] ^= 0xFF
+    f.write_bytes(bytes(data))
+    with pytest.raises(UserInputError, match="manifest"):
+        AvatarPipeline.from_pretrained(bad)
+
+
+def _motion(n: int):
+    from core.motion.units import UNIT_NAMES
+    from core.tracks import MotionTrack
+
+    m = MotionTrack.rest(n, 25.0)
+    m.weights[:, UNIT_NAMES.index("jaw_open")] = np.linspace(0, 0.8, n)
+    m.head[:, 0] = np.linspace(-5, 5, n)
+    return m
+
+
+@pytest.fixture(scope="module")
+def rig():
+    from core.face.rig import load_rig
+
+    return load_rig(SAMPLE / "portrait.png")
+
+
+def test_renderer_yields_full_frames_and_honours_cancel(trained, rig, short_audio):
+    from core.progress import CancelToken
+    from core.render.base import RenderConditioning, Renderer, make_renderer
+    from core.tracks import EmotionTrack, SceneSegment, SceneTrack
+
+    r = make_renderer("diffusion", avatar="tiny-test", device="cpu", steps=2, batch=2)
+    assert isinstance(r, Renderer)
+    r.prepare(rig, 512)
+    w, h = r.frame_size
+    cond = RenderConditioning(emotion=EmotionTrack.neutral(5, 25.0), audio_path=str(short_audio),
+                              scenes=SceneTrack([SceneSegment(0, 1, "smiles")]))
+    seen = []
+    frames = list(r.frames(_motion(5), cond, progress=lambda s, d, t: seen.append(d)))
+    assert len(frames) == 5 and seen[-1] == 5
+    assert all(f.shape == (h, w, 3) and f.dtype == np.uint8 for f in frames)
+    # only the face crop changes; the rest of the portrait is the portrait
+    x0, y0, x1, y1 = r.mesh.dst_box
+    outside = np.ones((h, w), bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(frames[0][outside], r.mesh.base[outside])
+    assert not np.array_equal(frames[0][y0:y1, x0:x1], r.mesh.base[y0:y1, x0:x1])
+    token = CancelToken()
+    got = []
+    with pytest.raises(Cancelled):
+        for f in r.frames(_motion(8), cond, cancel=token):
+            got.append(f)
+            if len(got) == 2:
+                token.cancel()
+    assert len(got) == 2
+
+
+def test_renderer_explains_missing_avatar_and_cuda():
+    import torch
+
+    from core.render.diffusion.renderer import DiffusionRenderer
+
+    with pytest.raises(UserInputError, match="--avatar"):
+        DiffusionRenderer(avatar=None)
+    with pytest.raises(UserInputError, match="no model named"):
+        DiffusionRenderer(avatar="nobody", device="cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserInputError, match="CUDA"):
+            DiffusionRenderer(avatar="nobody")
+
+
+def test_fit_recovers_known_motion(rig):
+    from core.motion.units import UNIT_NAMES
+    from core.render.diffusion.fit import MotionFitter
+    from core.render.mesh import MeshRenderer, _rotation
+
+    m = MeshRenderer(size=128)
+    m.prepare(rig, 128)
+    w = np.zeros(len(UNIT_NAMES), np.float32)
+    w[UNIT_NAMES.index("jaw_open")] = 0.6
+    w[UNIT_NAMES.index("eye_blink")] = 0.5
+    head = np.array([8, -5, 4, 0.03, -0.02, 0.05])
+    p = m._expressed(w)  # the renderer's own eased blink field
+    q = (p - m.pivot) @ _rotation(*head[:3]).T * (1 + head[5]) + m.pivot
+    q[:, :2] += head[3:5] * m.face_w
+    fit = MotionFitter(m).fit(q)
+    assert np.allclose(fit.head[:3], head[:3], atol=0.1)
+    assert np.allclose(fit.head[3:], head[3:], atol=2e-3)
+    assert abs(fit.weights[UNIT_NAMES.index("jaw_open")] - 0.6) < 0.05
+    assert abs(fit.weights[UNIT_NAMES.index("eye_blink")] - 0.5) < 0.05
+    back = m.moved_landmarks(fit.weights, fit.head, fit.gaze)
+    assert np.abs(back[:468] - q[:468, :2]).mean() < 0.05 * m.face_w
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_on_gloo_keep_identical_weights(synthetic, tmp_path):
+    data = tmp_path / "dataset"
+    synthetic.save(data / "clip0")
+    work = tmp_path / "work"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "core.cli", "train", "--dataset", str(data), "--preset", "tiny", "--device", "cpu",
+           "--steps", "3", "--vae-steps", "2", "--batch-size", "2", "--workdir", str(work),
+           "--rank-digest", "--name", "ddp-test", "--json"]
+    env = {"OMP_NUM_THREADS": "1", "SYNCHRORAMA_HOME": str(tmp_path / "home")}
+    import os
+
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240, env={**os.environ, **env})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((work / f"rank-{i}.json").read_text()) for i in range(2)]
+    assert [r["world_size"] for r in ranks] == [2, 2]
+    assert {r["backend"] for r in ranks} == {"gloo"}
+    assert ranks[0]["sha256"] == ranks[1]["sha256"]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["world_size"] == 2 and summary["model_dir"]
+
+
+@pytest.fixture(scope="module")
+def talking_video(tmp_path_factory, short_audio, rig):
+    """2 s of the sample portrait talking (mesh renderer), with the narration: stand-in footage."""
+    from core.io.video import ExportSettings, Mp4Writer
+    from core.render.mesh import MeshRenderer
+
+    out = tmp_path_factory.mktemp("footage") / "me.mp4"
+    m = MeshRenderer(size=256, max_output=320)
+    m.prepare(rig, 256)
+    motion = _motion(50)
+    motion.weights[:, 0] = 0.4 + 0.4 * np.sin(np.arange(50) * 0.8)
+    with Mp4Writer(out, *m.frame_size, short_audio, ExportSettings(fps=25.0)) as w:
+        for f in m.frames(motion):
+            w.write(f)
+    return out
+
+
+@pytest.mark.slow
+def test_train_avatar_cli_tiny_then_clear_render_message(talking_video, tmp_path):
+    import torch
+
+    home = {"SYNCHRORAMA_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+    r = run_cli("train-avatar", "--video", str(talking_video), "--name", "me", "--preset", "tiny",
+                "--device", "cpu", "--steps", "20", "--vae-steps", "10", "--no-emotion-labels",
+                "--workdir", str(tmp_path / "work"), "--json", env=home, timeout=240)
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    model = Path(summary["model_dir"])
+    assert (model / "reference.png").exists() and (model / "manifest.json").exists()
+    info = json.loads((model / "training.json").read_text())
+    assert info["clips"][0]["face_found"] > 0.9
+    assert info["clips"][0]["fit_residual_face_widths"] < 0.05
+    # resume continues from the saved checkpoint instead of starting over
+    r2 = run_cli("train-avatar", "--video", str(talking_video), "--name", "me", "--preset", "tiny",
+                 "--device", "cpu", "--steps", "25", "--vae-steps", "10", "--no-emotion-labels",
+                 "--workdir", str(tmp_path / "work"), "--resume", env=home, timeout=240)
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    assert "resuming at unet step 20" in r2.stderr
+    if not torch.cuda.is_available():
+        r3 = run_cli("render", "--renderer", "diffusion", "--avatar", "me", "--image", str(model / "reference.png"),
+                     "--audio", str(SAMPLE / "narration.wav"), "-o", str(tmp_path / "o.mp4"), env=home)
+        assert r3.returncode == 2
+        assert "NVIDIA GPU" in r3.stderr and "--renderer mesh" in r3.stderr
