@@ -64,6 +64,7 @@ class ModelsDialog(QDialog):
         self.runner = Runner(1, self)
         self.task: Task | None = None
         self.changed = False          # imported or deleted: the Export panel re-reads the avatars
+        self.known: dict[tuple[str, str], str] = {}   # (name, folder) -> sha256 status from a check
         self.user = QTableWidget(0, 5)
         self.user.setHorizontalHeaderLabels(["Name", "Kind", "Size", "sha256", "Folder"])
         self.user.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
@@ -117,6 +118,11 @@ class ModelsDialog(QDialog):
         from core.models import list_models
 
         models = list_models() if models is None else models
+        for m in models:      # a listing re-read from manifests keeps the statuses already checked
+            if m.status == "unchecked" and (m.name, m.path) in self.known:
+                m.status = self.known[(m.name, m.path)]
+            elif m.status != "unchecked":
+                self.known[(m.name, m.path)] = m.status
         self.user.setRowCount(len(models))
         for i, m in enumerate(models):
             for j, v in enumerate((m.name, m.kind, human(m.size), m.status, m.path)):
@@ -167,6 +173,7 @@ class ModelsDialog(QDialog):
 
         def done(res):
             info, models = res
+            self.known[(info.name, info.path)] = info.status      # import_model verified the copy
             self.refresh(models)
             self.status.setText(f"Imported '{info.name}' ({info.kind}, {human(info.size)}): files {info.status}.")
             self.changed = True

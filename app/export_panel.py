@@ -206,6 +206,8 @@ class ExportPanel(QWidget):
             self.avatar.setCurrentText(current)
         self.avatar.blockSignals(False)
         self.renderer.setToolTip(why or "Mesh: warps the portrait on the CPU. Diffusion: a trained avatar on a GPU.")
+        if self.renderer.currentData() == "diffusion" and self.options() != self.session.project.export:
+            self._edited()        # the avatar shown is the one the project will export with
         if ok and self.cuda is None and self._cuda_task is None:
             task = Task(_cuda_job, name="cuda")
             self._cuda_task = task

@@ -213,7 +213,10 @@ class ScenePanel(QWidget):
         self.btn_cancel.setVisible(True)
         self.note.setText("Writing scene descriptions...")
         task.signals.progress.connect(lambda _s, d, t: self.note.setText(f"Writing scene descriptions... {d:.0f}/{t:.0f}"))
-        task.signals.done.connect(on_done)
+        # a Cancel that arrives while the last line is being written still wins: the result is dropped
+        task.signals.done.connect(lambda r, t=task: self.note.setText("Suggestions cancelled: the segments are "
+                                                                      "unchanged.") if t.token.cancelled
+                                  else on_done(r))
         task.signals.failed.connect(lambda e: (self.note.setText("Suggestions failed."),
                                                show_error(self.window(), e, "Scene suggestions")))
         task.signals.cancelled.connect(lambda: self.note.setText("Suggestions cancelled: the segments are unchanged."))

@@ -106,6 +106,9 @@ def configure_render(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached analysis")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     p.add_argument("-o", "--output", type=Path, default=Path("out/sample.mp4"))
+    p.add_argument("--project", type=Path, metavar="FILE",
+                   help="render a SynchroRaMa Studio project exactly as the app shows it (its media, "
+                        "curves, scenes and export settings; -o overrides its output)")
 
 
 def _load_scene_file(path: Path):
@@ -128,6 +131,9 @@ def _load_scene_file(path: Path):
 def run_render(args: argparse.Namespace) -> int:
     from core.pipeline import RenderRequest, render
     from core.progress import CancelToken
+
+    if getattr(args, "project", None) is not None:
+        return _run_project(args)
 
     scenes = [parse_scene(s) for s in args.scene]
     if args.scenes:
@@ -163,6 +169,46 @@ def run_render(args: argparse.Namespace) -> int:
         print(f"note: {w}", file=sys.stderr)
     print(f"wrote {result.output} ({result.frames} frames, {result.duration:.1f} s, "
           f"{result.width}x{result.height}) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if args.json:
+        print(json.dumps({**result.__dict__, "seconds": round(time.perf_counter() - t0, 3)}))
+    return EXIT_OK
+
+
+def _run_project(args: argparse.Namespace) -> int:
+    """``render --project FILE``: core.project's analysis + the app's edits + its export settings."""
+    from core.progress import CancelToken
+    from core.project import analyse_project, load_project, render_project
+
+    fresh = argparse.ArgumentParser()
+    configure_render(fresh)
+    defaults = fresh.parse_args([])
+    clash = [f"--{k.replace('_', '-')}" for k in ("image", "audio", "script", "emotion", "emotion_strength",
+                                                  "emotion_curve", "scene", "scenes", "renderer", "avatar",
+                                                  "size", "max_output", "fps", "crf", "seed", "face",
+                                                  "save_tracks", "load_tracks")
+             if getattr(args, k) != getattr(defaults, k)]
+    if clash:
+        raise UserInputError(f"{', '.join(clash)} cannot be combined with --project.", args.project,
+                             "The project holds these settings: change them in SynchroRaMa Studio.")
+    project = load_project(args.project)
+    output = args.output if args.output != defaults.output else project.default_output()
+    if Path(output).suffix.lower() != ".mp4":
+        raise UserInputError("the output must be an .mp4 file.", output, "Name it OUT.mp4.")
+    cancel = CancelToken()
+    bar = ProgressBar()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    t0 = time.perf_counter()
+    try:
+        analysis = analyse_project(project, use_cache=not args.no_cache, progress=bar, cancel=cancel)
+        result = render_project(project, analysis, output, progress=bar, cancel=cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        bar.close()
+    for w in result.warnings:
+        print(f"note: {w}", file=sys.stderr)
+    print(f"wrote {result.output} ({result.frames} frames, {result.duration:.1f} s, "
+          f"{result.width}x{result.height}) from {args.project} in {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr)
     if args.json:
         print(json.dumps({**result.__dict__, "seconds": round(time.perf_counter() - t0, 3)}))
     return EXIT_OK
