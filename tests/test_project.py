@@ -117,3 +117,39 @@ def test_stale_autosave_older_than_the_saved_file_is_dropped(tmp_path):
     a.write_text(json.dumps(doc))
     os.utime(a, (1, 1))
     assert find_recoveries() == [] and not a.exists()
+
+
+def test_analyse_project_needs_both_media(tmp_path):
+    from core.project import analyse_project
+
+    p = Project(name="empty", portrait="", narration="")
+    with pytest.raises(UserInputError, match="portrait and a narration"):
+        analyse_project(p)
+
+
+def test_renderer_options_follow_the_export_settings():
+    from core.project import renderer_options
+
+    assert renderer_options(ExportOptions(renderer="mesh")) == {}
+    opts = renderer_options(ExportOptions(renderer="diffusion", avatar="anna"), device="cuda")
+    assert opts["avatar"] == "anna"
+    # the device goes only to a renderer whose constructor takes one (and never builds it here)
+    try:
+        import inspect
+
+        from core.render.diffusion.renderer import DiffusionRenderer
+        takes = "device" in inspect.signature(DiffusionRenderer.__init__).parameters
+    except ImportError:
+        takes = False
+    assert ("device" in opts) == takes
+
+
+def test_cli_project_refuses_settings_the_project_holds(tmp_path):
+    from tests.conftest import run_cli
+
+    p = _project(tmp_path)
+    f = p.save(tmp_path / "demo.srproj")
+    res = run_cli("render", "--project", str(f), "--scene", "0-1: nods", timeout=120)
+    assert res.returncode == 2 and "--scene cannot be combined with --project" in res.stderr
+    res = run_cli("render", "--project", str(tmp_path / "missing.srproj"), timeout=120)
+    assert res.returncode == 2 and "project file not found" in res.stderr
