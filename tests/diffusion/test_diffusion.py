@@ -201,7 +201,7 @@ def talking_video(tmp_path_factory, short_audio, rig):
 
 
 @pytest.mark.slow
-def test_train_avatar_cli_tiny_then_clear_render_message(talking_video, tmp_path):
+def test_train_avatar_cli_tiny_then_clear_render_message(talking_video, short_audio, tmp_path):
     import torch
 
     home = {"SYNCHRORAMA_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
@@ -223,6 +223,53 @@ def test_train_avatar_cli_tiny_then_clear_render_message(talking_video, tmp_path
     assert "resuming at unet step 20" in r2.stderr
     if not torch.cuda.is_available():
         r3 = run_cli("render", "--renderer", "diffusion", "--avatar", "me", "--image", str(model / "reference.png"),
-                     "--audio", str(SAMPLE / "narration.wav"), "-o", str(tmp_path / "o.mp4"), env=home)
+                     "--audio", str(short_audio), "-o", str(tmp_path / "o.mp4"), env=home)
         assert r3.returncode == 2
         assert "NVIDIA GPU" in r3.stderr and "--renderer mesh" in r3.stderr
+
+
+def _small_job(synthetic, tmp_path, **train):
+    from core.render.diffusion.config import preset
+    from core.render.diffusion.train import TrainJob
+
+    p = preset("tiny")
+    p.train.batch_size = 2
+    for k, v in train.items():
+        setattr(p.train, k, v)
+    return TrainJob(name="x", clips=[synthetic], model=p.model, train=p.train, workdir=tmp_path / "w",
+                    out_dir=None, device="cpu", preset="tiny", val_frames=4)
+
+
+def test_cancel_keeps_a_checkpoint_to_resume_from(synthetic, tmp_path):
+    from core.progress import CancelToken
+    from core.render.diffusion.train import Trainer
+
+    token = CancelToken()
+
+    def progress(stage, done, total):
+        if stage == "train autoencoder" and done == 3:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        Trainer(_small_job(synthetic, tmp_path, vae_steps=10, unet_steps=2), progress, token).run()
+    state = json.loads((tmp_path / "w" / "checkpoint" / "state.json").read_text())
+    assert (state["stage"], state["step"]) == ("vae", 3)
+    job = _small_job(synthetic, tmp_path, vae_steps=5, unet_steps=2)
+    job.resume = True
+    result = Trainer(job).run()
+    vae_steps = [h["step"] for h in result.history if h["stage"] == "vae"]
+    assert vae_steps == [1, 2, 3, 4, 5]  # steps 1-3 from before the cancel, 4-5 after
+
+
+def test_out_of_memory_stops_with_advice(synthetic, tmp_path, monkeypatch):
+    import torch
+
+    from core.render.diffusion import losses
+    from core.render.diffusion.train import Trainer
+
+    def boom(self, *a, **k):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(losses.VAELoss, "forward", boom)
+    with pytest.raises(UserInputError, match="ran out of memory.*--batch-size 1"):
+        Trainer(_small_job(synthetic, tmp_path, vae_steps=3, unet_steps=2)).run()
