@@ -217,10 +217,16 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.cache = settings.cache()
         self.device = QComboBox()
-        self.device.addItem("CPU", "cpu")
+        self.device.addItem("Automatic (the CUDA GPU; refuse without one)", "auto")
         self.device.addItem("CUDA GPU", "cuda")
+        self.device.addItem("CPU (very slow)", "cpu")
         dif_ok, dif_why = diffusion_status()
-        ok, why = (cuda or (False, "not checked yet")) if dif_ok else (False, "only the diffusion renderer uses a GPU.")
+        if not dif_ok:
+            ok, why = False, "only the diffusion renderer uses a GPU."
+        elif cuda is None:      # not checked yet: Export checks once the diffusion renderer is chosen
+            ok, why = True, "not checked yet (Export checks when the diffusion renderer is chosen)"
+        else:
+            ok, why = cuda
         self.device.model().item(1).setEnabled(ok)
         self.device.model().item(1).setToolTip(why)
         self.device.setEnabled(dif_ok)

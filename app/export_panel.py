@@ -70,12 +70,13 @@ def diffusion_status() -> tuple[bool, str]:
     return True, ""
 
 
-def diffusion_blocker(cuda: tuple[bool, str] | None, names: list[str], avatar: str) -> str:
-    """Why a diffusion export cannot start now ('' = it can)."""
-    if cuda is None:
+def diffusion_blocker(cuda: tuple[bool, str] | None, names: list[str], avatar: str, device: str = "auto") -> str:
+    """Why a diffusion export cannot start now ('' = it can). Settings > device 'cpu' needs no GPU."""
+    if device != "cpu" and cuda is None:
         return "Checking for a CUDA GPU..."
-    if not cuda[0]:
-        return f"The diffusion renderer needs a CUDA GPU: {cuda[1]}. Use the mesh renderer on this machine."
+    if device != "cpu" and not cuda[0]:
+        return (f"The diffusion renderer needs a CUDA GPU: {cuda[1]}. Use the mesh renderer on this machine "
+                "(or Settings > Device: CPU, very slow).")
     if not names:
         return ("No diffusion avatar installed: train one (synchrorama train-avatar) or import its folder "
                 "in Tools > Models.")
@@ -208,13 +209,19 @@ class ExportPanel(QWidget):
         self.renderer.setToolTip(why or "Mesh: warps the portrait on the CPU. Diffusion: a trained avatar on a GPU.")
         if self.renderer.currentData() == "diffusion" and self.options() != self.session.project.export:
             self._edited()        # the avatar shown is the one the project will export with
-        if ok and self.cuda is None and self._cuda_task is None:
-            task = Task(_cuda_job, name="cuda")
-            self._cuda_task = task
-            task.signals.done.connect(self._cuda_known)
-            task.signals.failed.connect(lambda e: self._cuda_known((False, f"the check failed ({e})")))
-            self.probe.start(task)
+        if self.renderer.currentData() == "diffusion":
+            self.check_cuda()
         self._enable()
+
+    def check_cuda(self) -> None:
+        """Ask once, on a worker, whether torch sees a CUDA GPU (importing torch takes seconds)."""
+        if self.cuda is not None or self._cuda_task is not None or not diffusion_present():
+            return
+        task = Task(_cuda_job, name="cuda")
+        self._cuda_task = task
+        task.signals.done.connect(self._cuda_known)
+        task.signals.failed.connect(lambda e: self._cuda_known((False, f"the check failed ({e})")))
+        self.probe.start(task)
 
     def _cuda_known(self, result: tuple[bool, str]) -> None:
         self.cuda, self._cuda_task = result, None
@@ -258,11 +265,13 @@ class ExportPanel(QWidget):
             if not diffusion_present():
                 return diffusion_status()[1]
             return diffusion_blocker(self.cuda, [self.avatar.itemText(i) for i in range(self.avatar.count())],
-                                     self.avatar.currentText())
+                                     self.avatar.currentText(), self.settings.device)
         return ""
 
     def _enable(self) -> None:
         diffusion = self.renderer.currentData() == "diffusion"
+        if diffusion:
+            self.check_cuda()
         self.avatar.setEnabled(diffusion and self.avatar.count() > 0)
         self.avatar.setToolTip("The trained avatar to render" if self.avatar.count()
                                else "No diffusion avatar installed (Tools > Models > Import folder...)")

@@ -23,7 +23,7 @@ MAX_RECENT = 8
 
 @dataclass
 class AppSettings:
-    device: str = "cpu"                 # "cpu" | "cuda": the diffusion renderer's device
+    device: str = "auto"                # "auto" | "cuda" | "cpu": the diffusion renderer's device
     llm_kind: str = "auto"              # core.scene.backends.BackendConfig.kind
     llm_url: str = "http://127.0.0.1:11434/v1"
     llm_model: str = ""
