@@ -21,8 +21,16 @@ from core.motion.units import UNIT_NAMES
 
 N_MESH = 468
 # Points that move with the skull, not with the mouth or brows: the rigid fit uses these.
-RIGID = sorted(set([33, 133, 263, 362, 1, 4, 5, 6, 168, 197, 195, 10, 151, 9, 8,
-                    234, 454, 127, 356, 93, 323, 132, 361, 21, 251, 54, 284, 103, 332]))
+# Eye corners, nose ridge and base, forehead midline; no face-oval points: those are
+# silhouette points that slide over the skin when the head turns.
+RIGID = sorted(set([33, 133, 263, 362, 130, 359, 243, 463, 1, 2, 4, 5, 6, 98, 327, 168, 197, 195,
+                    10, 151, 9, 8]))
+# Ridge weight. Without it, what the rigid
+# fit leaves over on a turned head (perspective the 2-D unit fields cannot express) is
+# "explained" by antagonistic mouth units all near 1 (measured on HDTF footage: a
+# smiling frame at 19 deg yaw gave lip_round 1.0, corner pull 1.0, corner depress 0.96,
+# chin raise 1.0); at 0.1 the smile dominates and the antagonists drop to <= 0.3.
+RIDGE = 0.1  # relative to the unit fields' mean squared norm
 
 
 @dataclass
@@ -64,6 +72,9 @@ class MotionFitter:
         self.use = np.array([i for i in range(N_MESH) if i not in oval])
         F = mesh.fields_px.astype(np.float64)               # (U, 478, 2)
         self.A = F[:, self.use].reshape(len(F), -1).T       # (2P, U)
+        # one weight for all units (per-unit scaling was tried: it crushed jaw 0.6 to 0.28)
+        lam = RIDGE * float((self.A ** 2).sum(0).mean())
+        self.A_ridge = np.vstack([self.A, np.sqrt(lam) * np.eye(self.A.shape[1])])
         self.ex = mesh.eye_w * 0.2
         self.blink = UNIT_NAMES.index("eye_blink")
 
@@ -80,7 +91,8 @@ class MotionFitter:
         # back into the rest frame, then explain what is left with the units
         aligned = (q - self.pivot - t) @ R / s + self.pivot
         d = (aligned[:, :2] - self.rest[:, :2])
-        res = lsq_linear(self.A, d[self.use].ravel(), bounds=(0.0, 1.0), method="bvls")
+        rhs = np.concatenate([d[self.use].ravel(), np.zeros(self.A.shape[1])])
+        res = lsq_linear(self.A_ridge, rhs, bounds=(0.0, 1.0), method="bvls")
         w = np.clip(res.x, 0, 1).astype(np.float32)
         field_w = w.copy()
         # the renderer eases the blink weight (1 - (1 - w)^1.5); undo it so a render shows the fit
