@@ -101,7 +101,8 @@ def _pitch(x: np.ndarray, sr: int, fmin: float = 65.0, fmax: float = 450.0,
         idx = np.where(better, nxt, idx)
     a, b, c = (dn[np.arange(n), np.clip(idx + k, 1, tmax)] for k in (-1, 0, 1))
     denom = a - 2 * b + c
-    shift = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / denom, 0.0)
+    safe = np.abs(denom) > 1e-12
+    shift = np.where(safe, 0.5 * (a - c) / np.where(safe, denom, 1.0), 0.0)
     period = idx + np.clip(shift, -1, 1)
     f0 = sr / np.maximum(period, 1)
     f0[dn[np.arange(n), idx] > 0.5] = 0.0  # aperiodic

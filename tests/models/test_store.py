@@ -19,7 +19,9 @@ def _model(folder, name="alice"):
     return write_manifest(folder, name, "diffusion-avatar", licence="user's own footage")
 
 
-def test_manifest_import_list_verify_delete(tmp_path):
+def test_manifest_import_list_verify_delete(tmp_path, monkeypatch):
+    # a store of its own: session fixtures (the diffusion tests) install models in the shared one
+    monkeypatch.setenv("SYNCHRORAMA_HOME", str(tmp_path / "home"))
     info = _model(tmp_path / "src")
     assert info.status == "ok" and info.size == 128 + len(json.dumps({"layers": 2}))
     installed = import_model(tmp_path / "src")
