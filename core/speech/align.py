@@ -166,15 +166,27 @@ def _score(seg_ascore: float) -> float:
     return math.log(max(seg_ascore, 1e-300)) / _LOG_BASE
 
 
-def _speech_mask(x: np.ndarray, sr: int) -> np.ndarray:
+def _frame_db(x: np.ndarray, sr: int, chunk_frames: int = 1000) -> np.ndarray:
+    """Loudness (dB) per 10 ms frame, computed a minute at a time.
+
+    A float64 copy of the whole narration would cost twice the audio itself
+    (half a gigabyte for an hour); 10 s chunks keep the extra memory constant.
+    """
+    hop = int(sr * FRAME_S)
+    n = len(x) // hop
+    out = np.empty(n)
+    for a in range(0, n, chunk_frames):
+        b = min(n, a + chunk_frames)
+        fr = x[a * hop: b * hop].reshape(b - a, hop).astype(np.float64)
+        out[a:b] = 10 * np.log10(np.mean(fr ** 2, axis=1) + 1e-12)
+    return out
+
+
+def _speech_mask(db: np.ndarray) -> np.ndarray:
     """Energy speech activity per 10 ms frame (the same rule as the features)."""
     from core.speech.features import voice_activity
 
-    hop = int(sr * FRAME_S)
-    n = max(1, len(x) // hop)
-    fr = x[: n * hop].reshape(n, hop).astype(np.float64)
-    db = 10 * np.log10(np.mean(fr ** 2, axis=1) + 1e-12)
-    return voice_activity(db, np.zeros(n))
+    return voice_activity(db, np.zeros(len(db)))
 
 
 def _cut_point(db: np.ndarray, lo: int, hi: int) -> int:
@@ -287,9 +299,8 @@ def align_words(samples: np.ndarray, sr: int, words: list[str], *,
 def _align_locked(samples, sr, words, hints, progress, cancel, stage, res: AlignResult) -> AlignResult:
     hop = int(sr * FRAME_S)
     n_frames = len(samples) // hop
-    speech = _speech_mask(samples, sr)[:n_frames]
-    fr = samples[: n_frames * hop].reshape(n_frames, hop).astype(np.float64)
-    db = 10 * np.log10(np.mean(fr ** 2, axis=1) + 1e-12)
+    db = _frame_db(samples, sr)
+    speech = _speech_mask(db)
     window = int(WINDOW_S / FRAME_S)
     margin = int(COMMIT_MARGIN_S / FRAME_S)
     pos_f, pos_w = 0, 0

@@ -76,5 +76,6 @@ def test_long_input_is_aligned_in_windows_with_bounded_memory(narration, script)
     # windowed: several progress steps, monotonic, ending at the total
     done = [d for d, _ in calls]
     assert len(calls) >= 3 and done == sorted(done) and calls[-1][0] == calls[-1][1]
-    # Python-side peak stays near one window's PCM and free-loop scores (not the whole input)
-    assert peak < 0.5 * x.nbytes + 3e6, peak
+    # Python-side peak is one window's PCM plus per-10-ms series: measured 3.4 MB here
+    # and the same for 6 copies; a whole-input float64 copy would make it 11.8 MB
+    assert peak < 4.5e6, peak
