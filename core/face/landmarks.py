@@ -44,15 +44,20 @@ CHIN = 152
 FOREHEAD = 10
 
 
-def eye_aspect_ratio(pts: np.ndarray) -> float:
-    """Mean lid gap / eye width over both eyes (about 0.25-0.35 open, <0.1 closed)."""
+def eye_aspect_ratios(pts: np.ndarray) -> tuple[float, float]:
+    """Lid gap / eye width of the subject's right and left eye (open ~0.25-0.35, shut <0.1)."""
     def one(upper: int, lower: int, corners: tuple[int, int]) -> float:
         w = np.linalg.norm(pts[corners[0], :2] - pts[corners[1], :2]) + 1e-6
         return float(np.linalg.norm(pts[upper, :2] - pts[lower, :2]) / w)
 
     r = (one(159, 145, RIGHT_EYE_CORNERS) + one(158, 153, RIGHT_EYE_CORNERS)) / 2
     l_ = (one(386, 374, LEFT_EYE_CORNERS) + one(385, 380, LEFT_EYE_CORNERS)) / 2
-    return (r + l_) / 2
+    return r, l_
+
+
+def eye_aspect_ratio(pts: np.ndarray) -> float:
+    """Mean lid gap / eye width over both eyes (about 0.25-0.35 open, <0.1 closed)."""
+    return sum(eye_aspect_ratios(pts)) / 2
 
 
 def mouth_opening(pts: np.ndarray) -> float:

@@ -34,6 +34,9 @@ UNITS: dict[str, tuple[str, str]] = {
     "eye_blink": ("au", "AU45 both eyes close"),
     "eye_squint": ("au", "AU44 squint"),
     "contempt_corner": ("au", "AU14 one-sided lip corner (contempt)"),
+    # appended later: one eye alone (the subject's own left/right)
+    "wink_left": ("au", "AU46 left eye closes alone (wink)"),
+    "wink_right": ("au", "AU46 right eye closes alone (wink)"),
 }
 
 UNIT_NAMES: list[str] = list(UNITS)

@@ -152,8 +152,8 @@ def lash_colour(src: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return v[np.argsort(v.sum(1))[: max(1, len(v) // 4)]].mean(0)
 
 
-def paint_closed_lids(out: np.ndarray, moved: np.ndarray, rest: np.ndarray, amount: float,
-                      lash: np.ndarray) -> None:
+def paint_closed_lids(out: np.ndarray, moved: np.ndarray, rest: np.ndarray,
+                      amount: float | tuple[float, float], lash: np.ndarray) -> None:
     """Cover a (nearly) shut eye with lid skin and a soft lash line (in place).
 
     The warp squeezes the eye into a thin wavy sliver; a real closed lid is
@@ -161,10 +161,11 @@ def paint_closed_lids(out: np.ndarray, moved: np.ndarray, rest: np.ndarray, amou
     between the skin just above the closing lid and just below the lower
     lid, so it keeps the portrait's own shading.
     """
-    if amount <= 0:
-        return
+    right, left = (amount, amount) if np.isscalar(amount) else amount  # subject's right, left eye
     n = out.shape[0]
-    for up_idx, lo_idx in ((UPPER_R, LOWER_R), (UPPER_L, LOWER_L)):
+    for up_idx, lo_idx, amount in ((UPPER_R, LOWER_R, right), (UPPER_L, LOWER_L, left)):
+        if amount <= 0:
+            continue
         gap_rest = float(np.mean(rest[lo_idx[3:6], 1] - rest[up_idx[3:6], 1]))
         gap_rest = max(gap_rest, 1.0)
         up, lo = moved[up_idx, :2], moved[lo_idx, :2]

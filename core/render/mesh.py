@@ -102,6 +102,7 @@ class MeshRenderer:
         self.iris_r = float(np.mean([e.radius for e in self.eyes])) if self.eyes else 0.0
         self.lash = lash_colour(self.src, pts)
         self.blink_i = UNIT_NAMES.index("eye_blink")
+        self.wink_i = (UNIT_NAMES.index("wink_right"), UNIT_NAMES.index("wink_left"))
         cheeks = pts[[50, 280, 101, 330], :2].astype(int).clip(0, n - 1)
         self.skin = np.array([self.src[y, x] for x, y in cheeks], np.float32).mean(0)
         self.look = mouth_look(self.src, pts, self.skin)
@@ -185,8 +186,18 @@ class MeshRenderer:
         is seen of the eye.
         """
         w = np.clip(np.asarray(weights, np.float32), 0, 1).copy()
-        w[self.blink_i] = 1 - (1 - w[self.blink_i]) ** 1.5
+        # Per eye closure = max(blink, wink); the blink field is the sum of
+        # the two wink fields, so split it into a shared part and the rest.
+        right, left = (1 - (1 - np.maximum(w[self.blink_i], w[i])) ** 1.5 for i in self.wink_i)
+        both = min(right, left)
+        w[self.blink_i] = both
+        w[self.wink_i[0]], w[self.wink_i[1]] = right - both, left - both
         return w
+
+    def _eye_closure(self, weights: np.ndarray) -> tuple[float, float]:
+        """How shut (0..1) the right and left eye are, after easing."""
+        e = self._eased(weights)
+        return float(e[self.blink_i] + e[self.wink_i[0]]), float(e[self.blink_i] + e[self.wink_i[1]])
 
     def _gaze_offset(self, gaze: np.ndarray) -> np.ndarray:
         ex = self.eye_w * 0.2
@@ -238,9 +249,9 @@ class MeshRenderer:
                                  interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
             paint_eyes(out, no_iris, self.eyes, moved, centres)
-        shut = float(np.clip((self._eased(weights)[self.blink_i] - 0.6) / 0.35, 0, 1))
-        if shut > 0:
-            paint_closed_lids(out, moved, self.rest, shut * shut * (3 - 2 * shut), self.lash)
+        shut = [float(np.clip((c - 0.6) / 0.35, 0, 1)) for c in self._eye_closure(weights)]
+        if max(shut) > 0:
+            paint_closed_lids(out, moved, self.rest, tuple(s * s * (3 - 2 * s) for s in shut), self.lash)
         tongue = float(weights[self.tongue_i])
         paint_mouth(out, moved, self.rest[:, :2], self.face_scale, self.look, tongue, self.src)
         if disp is not None:

@@ -231,9 +231,11 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
     # eye_blink: the upper lid comes down to a hair above the (slightly raised)
     # lower lid; the skin rings above it follow less, so the lid's own skin
     # unfolds over the eye; the lash line ends at the bottom.
-    blink = {}
-    for pairs, lower_lid, ring2, ring3 in ((EYE_PAIRS_R, LOWER_LID_R, LID_RING2_R, LID_RING3_R),
-                                           (EYE_PAIRS_L, LOWER_LID_L, LID_RING2_L, LID_RING3_L)):
+    # Each eye's closing is its own field (the winks); the blink is their sum,
+    # so a blink plus a wink never closes one eye twice (see mesh._eased).
+    for side, pairs, lower_lid, ring2, ring3 in (("right", EYE_PAIRS_R, LOWER_LID_R, LID_RING2_R, LID_RING3_R),
+                                                 ("left", EYE_PAIRS_L, LOWER_LID_L, LID_RING2_L, LID_RING3_L)):
+        blink = {}
         order = np.argsort(c[lower_lid, 0])
         lx, ly = c[lower_lid, 0][order], c[lower_lid, 1][order]
         gap = float(np.mean([c[lo, 1] - c[u, 1] for u, lo in pairs]))
@@ -245,7 +247,10 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
             for i in ring:
                 closed_y = np.interp(c[i, 0], lx, ly) - margin * gap
                 blink[i] = np.array([0.0, max(closed_y - c[i, 1], 0.0) * share])
-    fields["eye_blink"] = field(blink, set(), 0.25)
+        other = EYE_PAIRS_L if side == "right" else EYE_PAIRS_R
+        still = {i for pair in other for i in pair}  # the other eye stays open
+        fields[f"wink_{side}"] = field(blink, still, 0.25)
+    fields["eye_blink"] = fields["wink_right"] + fields["wink_left"]
     fields["eye_squint"] = field(lids(0.28, 0.3), set(), 0.25)
     widen = {u: np.array([0.0, -(c[lo, 1] - c[u, 1]) * 0.3]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for u, lo in p}
     fields["upper_lid_raise"] = field(widen, set(LOWER_LID_R + LOWER_LID_L), 0.25)

@@ -62,7 +62,7 @@ SUPPRESS_HEAD: dict[str, tuple[int, ...]] = {
     "raise_chin": (PITCH,), "calm": (), "laugh": (PITCH,),
 }
 SUPPRESS_UNITS: dict[str, tuple[str, ...]] = {
-    "blink": ("eye_blink",), "wink": ("eye_blink",), "sigh": ("jaw_open",),
+    "blink": ("eye_blink",), "wink": ("eye_blink", "wink_left", "wink_right"), "sigh": ("jaw_open",),
 }
 
 
@@ -186,14 +186,7 @@ def _apply(m: MotionTrack, cue: Cue, a: float, b: float, seg_end: float, t: np.n
         m.head[:, PITCH] += (env * i * (3.0 + 1.5 * np.sin(2 * np.pi * phase) * taper)).astype(np.float32)
     elif name == "wink":
         w = _window(t, a, min(b, a + 0.55 * cue.tempo), 0.12)
-        side_unit = "wink_right" if cue.direction == "right" else "wink_left"
-        if side_unit in m.units:
-            _raise(m, side_unit, w * min(1.0, i + 0.3))
-        else:
-            _raise(m, "eye_squint", w * 0.7)
-            _raise(m, "contempt_corner", w * 0.4)
-            notes.append("'winks' is shown as a quick squint with a half smile: the face rig has no "
-                         "one-eye blink yet.")
+        _raise(m, "wink_right" if cue.direction == "right" else "wink_left", w * min(1.0, i + 0.3))
     elif name == "blink":
         period = 0.45 * cue.tempo
         for k in range(2):

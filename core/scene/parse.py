@@ -27,7 +27,9 @@ MATCH_THRESHOLD = 0.55
 MATCH_MARGIN = 0.03
 
 _STEP_SPLIT = re.compile(r"\b(?:and\s+then|then|afterwards|after\s+that|finally|later)\b|;|\.\s+|\s+-+\s+")
-_CLAUSE_SPLIT = re.compile(r",|\band\b|\bwhile\b|\bbut\b|\bwith\b(?!out)")
+# "with" starts a new clause, except "with her left eye" (which eye winks)
+_CLAUSE_SPLIT = re.compile(r",|\band\b|\bwhile\b|\bbut\b"
+                           r"|\bwith\b(?!out)(?!\s+(?:(?:her|his|their|the|its|one)\s+)?(?:left|right)\s+eye)")
 _NEGATION = re.compile(r"\b(?:without|not|never|no\s+(?=\w)|don't|doesn't|does\s+not|do\s+not|stops?|avoid\w*|isn't|no\s+longer)\b")
 _DIRECTION = (
     ("camera", re.compile(r"\b(?:at|into|to)\s+(?:the\s+)?(?:camera|lens|viewer|audience)\b|\bback\s+at\b|\bstraight\s+ahead\b")),

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from core.errors import UserInputError
-from core.face.landmarks import eye_aspect_ratio
+from core.face.landmarks import eye_aspect_ratio, eye_aspect_ratios
 from core.face.rig import build_rig, detect_landmarks, load_rig
 from core.motion.units import UNIT_NAMES
 from core.render.mesh import MeshRenderer
@@ -110,6 +110,17 @@ def test_blink_closes_below_half_and_gaze_moves_the_irises(renderer):
     assert eye_aspect_ratio(marks(crop(renderer, {"eye_blink": 1.0}))) < 0.5 * eye_aspect_ratio(rest)
     left, right = marks(crop(renderer, gaze=(-1, 0))), marks(crop(renderer, gaze=(1, 0)))
     assert right[468, 0] > left[468, 0] + 2 and right[473, 0] > left[473, 0] + 2
+
+
+def test_a_wink_closes_one_eye_and_a_wink_on_a_blink_does_not_close_it_twice(renderer):
+    rest_r, rest_l = eye_aspect_ratios(marks(crop(renderer)))
+    r, l_ = eye_aspect_ratios(marks(crop(renderer, {"wink_left": 1.0})))
+    assert l_ < 0.5 * rest_l and r > 0.85 * rest_r, (rest_r, rest_l, r, l_)
+    r, l_ = eye_aspect_ratios(marks(crop(renderer, {"wink_right": 1.0})))
+    assert r < 0.5 * rest_r and l_ > 0.85 * rest_l, (rest_r, rest_l, r, l_)
+    # blink + wink on the same eye is one closed eye, not an eye pushed past shut
+    both = crop(renderer, {"eye_blink": 1.0, "wink_left": 1.0})
+    assert np.abs(both.astype(int) - crop(renderer, {"eye_blink": 1.0}).astype(int)).max() <= 1
 
 
 @pytest.mark.parametrize("yaw", [-20.0, 20.0])

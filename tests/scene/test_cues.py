@@ -76,6 +76,14 @@ def test_unknown_wishes_are_reported_not_dropped():
     assert m.unit("lip_corner_pull").max() > 0.5
 
 
+def test_a_wink_closes_the_named_eye_only():
+    m, msgs = run("winks with her right eye")
+    assert msgs == [] and m.unit("wink_right").max() > 0.9
+    assert m.unit("wink_left").max() == 0 and m.unit("eye_blink").max() == 0
+    m, _ = run("gives a wink")
+    assert m.unit("wink_left").max() > 0.9 and m.unit("wink_right").max() == 0
+
+
 def test_every_action_changes_the_track():
     from core.scene.actions import ACTIONS
 
