@@ -1,0 +1,312 @@
+"""Shared parts of the benchmarks: machine facts, measured subprocesses, history.
+
+Renders are timed as a user runs them: ``synchrorama render`` in a child
+process, wall clock, with the analysis cache in a throw-away folder so no
+run is helped by an earlier one. Peak memory is read two ways because an
+export is two processes (Python + the ffmpeg encoder): the kernel's peak RSS
+of the largest process (wait4), and the sampled sum over the process tree.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+SAMPLE = REPO / "resources" / "sample"
+HISTORY = REPO / "bench" / "history.jsonl"
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+# sections finished in this process (run_all fills it): later sections may quote earlier ones
+RESULTS: dict[str, dict] = {}
+
+
+# -- machine ------------------------------------------------------------------
+def _cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _ram_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 ** 2, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _gpu() -> str:
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            return "; ".join(out.stdout.strip().splitlines())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "none"
+
+
+def machine_info() -> dict:
+    """What the figures were measured on (torch's version is read without importing it)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 0
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = []
+    return {
+        "cpu": _cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cores": usable,
+        "ram_gib": _ram_gib(),
+        "gpu": _gpu(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": _version("torch"),
+        "numpy": _version("numpy"),
+        "opencv": _version("opencv-python-headless") if _version("opencv-python-headless") != "not installed"
+        else _version("opencv-python"),
+        "mediapipe": _version("mediapipe"),
+        "load_avg_at_start": load,
+    }
+
+
+def git_commit() -> str:
+    """Short hash, with '+dirty' when tracked files differ from it."""
+    try:
+        h = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                           text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+        return (h or "unknown") + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- measured subprocesses ----------------------------------------------------
+@dataclass
+class Measured:
+    """A finished child process: exit code, wall time and memory."""
+
+    rc: int
+    wall: float
+    stdout: str
+    stderr: str
+    maxrss_mb: float            # kernel peak RSS of the largest single process in the tree
+    tree_peak_mb: float         # sampled peak of the summed RSS of the whole tree
+    series: list[tuple[float, float]] = field(default_factory=list)  # (seconds, tree MB)
+
+    def json_line(self) -> dict:
+        """The last stdout line that parses as a JSON object (``--json`` output)."""
+        for line in reversed(self.stdout.strip().splitlines()):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                return obj
+        raise RuntimeError(f"no JSON on stdout (rc {self.rc}): {self.stderr.strip()[-400:]}")
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Summed resident memory of ``pid`` and all its descendants, from /proc."""
+    kids = _children_map()
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE_KB
+        except (OSError, IndexError, ValueError):
+            pass
+        todo += kids.get(p, [])
+    return total / 1024
+
+
+def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
+                 timeout: float | None = None, interval: float = 0.25) -> Measured:
+    """Run ``cmd``; return its wall time, output and peak memory (Linux /proc + wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
+        series: list[tuple[float, float]] = []
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                series.append((time.perf_counter() - t0, tree_rss_mb(proc.pid)))
+                done.wait(interval)
+
+        def kill_late() -> None:
+            if not done.wait(timeout):
+                proc.kill()
+
+        threads = [threading.Thread(target=sample, daemon=True)]
+        if timeout:
+            threads.append(threading.Thread(target=kill_late, daemon=True))
+        for t in threads:
+            t.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        done.set()
+        for t in threads:
+            t.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Measured(rc=proc.returncode, wall=wall, stdout=out.read(), stderr=err.read(),
+                        maxrss_mb=usage.ru_maxrss / 1024,
+                        tree_peak_mb=max((m for _, m in series), default=0.0), series=series)
+
+
+def cli(*args: str) -> list[str]:
+    """The ``synchrorama`` command line, run with this interpreter."""
+    return [sys.executable, "-m", "core.cli", *args]
+
+
+def bench_env(home: Path) -> dict:
+    """Environment for measured runs: user dirs in ``home`` (empty caches)."""
+    env = dict(os.environ)
+    env["SYNCHRORAMA_HOME"] = str(home)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    return env
+
+
+# -- inputs -------------------------------------------------------------------
+def long_narration(out_dir: Path, repeats: int) -> tuple[Path, Path, float]:
+    """The sample narration and its script ``repeats`` times over: (wav, script, seconds)."""
+    from core.io.audio import load_audio
+    from core.io.ffmpeg import run_ffmpeg
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wav = out_dir / f"narration_x{repeats}.wav"
+    txt = out_dir / f"narration_x{repeats}.txt"
+    if not wav.exists():
+        run_ffmpeg(["-y", "-stream_loop", str(repeats - 1), "-i", str(SAMPLE / "narration.wav"),
+                    "-c:a", "pcm_s16le", str(wav)], check=True)
+    script = (SAMPLE / "script.txt").read_text(encoding="utf-8").strip()
+    txt.write_text(" ".join([script] * repeats) + "\n", encoding="utf-8")
+    return wav, txt, load_audio(wav).duration
+
+
+@dataclass
+class RenderRun:
+    """One timed ``synchrorama render`` of the sample portrait."""
+
+    seconds_audio: float
+    measured: Measured
+    summary: dict
+    output: Path
+    tracks: Path
+
+
+_RENDERS: dict[tuple, RenderRun] = {}
+
+
+def timed_render(out_dir: Path, repeats: int, *, size: int = 512, image: Path | None = None) -> RenderRun:
+    """Render the sample portrait over the narration x ``repeats``, once per process.
+
+    speed.py and memory.py share the 60-s run this way when run together.
+    """
+    image = image or SAMPLE / "portrait.png"
+    key = (repeats, size, str(image))
+    if key in _RENDERS:
+        return _RENDERS[key]
+    wav, txt, seconds = long_narration(out_dir / "inputs", repeats)
+    work = out_dir / f"render_x{repeats}_{size}"
+    work.mkdir(parents=True, exist_ok=True)
+    mp4, tracks = work / "out.mp4", work / "tracks.json"
+    m = run_measured(cli("render", "--image", str(image), "--audio", str(wav), "--script", f"@{txt}",
+                         "--size", str(size), "--no-cache", "--json", "--save-tracks", str(tracks),
+                         "-o", str(mp4)),
+                     env=bench_env(work / "home"))
+    if m.rc != 0:
+        raise RuntimeError(f"render failed (rc {m.rc}): {m.stderr.strip()[-600:]}")
+    run = RenderRun(seconds_audio=seconds, measured=m, summary=m.json_line(), output=mp4, tracks=tracks)
+    _RENDERS[key] = run
+    return run
+
+
+# -- history ------------------------------------------------------------------
+def load_history(path: Path = HISTORY) -> list[dict]:
+    """Every earlier run, oldest first; unreadable lines are skipped, not fatal."""
+    if not path.exists():
+        return []
+    runs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get("sections"), dict):
+            runs.append(obj)
+    return runs
+
+
+def append_history(entry: dict, path: Path = HISTORY) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+# -- markdown -----------------------------------------------------------------
+def md_table(headers: list[str], rows: list[list]) -> str:
+    def cell(v) -> str:
+        if v is None:
+            return "–"
+        if isinstance(v, float):
+            return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+        return str(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
