@@ -1,10 +1,18 @@
-"""Audio-to-motion, acoustic path: a MotionTrack from audio features alone.
+"""Audio-to-motion: speech (+ emotion, scene cues) -> MotionTrack.
 
-This is the language-independent path (no words needed): jaw opening
-follows loudness inside voiced stretches, lip rounding/spreading follow the
-spectral shape, blinks and head motion come from a seeded random process
-shaped by the speech rhythm. The phone-driven path (forced alignment,
-visemes with coarticulation) refines the mouth when words are known.
+Two mouth paths:
+- *phones* (an alignment with phones, source "forced" or "asr"): visemes
+  with coarticulation (``core.motion.visemes``), jaw modulated by loudness
+  inside each phone, lips shut at every p/b/m;
+- *acoustic* (no words: other languages, singing, a failed alignment):
+  jaw follows loudness inside voiced stretches, rounding/spreading follow
+  the spectral shape, lips rest (close) in pauses.
+
+Head motion comes from prosody (``core.motion.head``), blinks from a
+renewal process pulled towards phrase ends, gaze from small saccades; all
+of it is deterministic for ``A2MSettings.seed``. The emotion stage and
+scene cues act on the returned track afterwards (core.pipeline); the
+settings below are the knobs they may turn before A2M runs.
 """
 
 from __future__ import annotations
@@ -13,18 +21,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.motion.head import HeadSettings, head_motion
+from core.motion.visemes import VisemeSettings, coarticulate, jaw_loudness
 from core.speech.features import AudioFeatures
-from core.tracks import Alignment, EmotionTrack, MotionTrack
+from core.tracks import Alignment, EmotionTrack, MotionTrack, Phone
 
 LIP_LEAD_FRAMES = 1.0  # real lips lead the sound by ~1-2 frames at 25 fps
 
 
 @dataclass
 class A2MSettings:
+    """Inputs other stages may set (emotion, scene cues, user settings)."""
+
     seed: int = 0
     head_energy: float = 1.0     # overall head-motion amplitude
     blink_rate: float = 17.0     # blinks per minute at neutral arousal
-    mouth_gain: float = 1.0
+    mouth_gain: float = 1.0      # scales the speech units (articulation strength)
+    nod_gain: float = 1.0        # scales nods/tilts on accents (0 = drift only)
+    use_phones: bool = True      # False: acoustic mouth even when phones are known
 
 
 def _smooth(x: np.ndarray, frames: float) -> np.ndarray:
@@ -93,40 +107,6 @@ def blinks(n: int, fps: float, rng: np.random.Generator, rate_per_min: float,
     return w
 
 
-def _pink(n: int, rng: np.random.Generator, scales: tuple[float, ...]) -> np.ndarray:
-    """Sum of smoothed noises at several time scales: drift without a period."""
-    out = np.zeros(n, np.float32)
-    for s in scales:
-        out += _smooth(rng.standard_normal(n), s) * np.sqrt(s)
-    return out / (np.std(out) + 1e-6)
-
-
-def head_motion(feat: AudioFeatures, fps: float, n: int, rng: np.random.Generator,
-                energy: np.ndarray) -> np.ndarray:
-    """Yaw/pitch/roll (degrees) and small translations from speech rhythm.
-
-    Slow drift everywhere, nods on loudness onsets (stressed syllables),
-    damped in pauses; ``energy`` (per frame, ~0.5..1.5) scales amplitude.
-    """
-    db = feat.at_fps(feat.rms_db, fps, n)
-    voiced = feat.at_fps(feat.voiced.astype(np.float32), fps, n)
-    activity = _smooth(voiced, fps * 0.5)
-    loud = np.clip((db - np.percentile(db, 30)) / 25.0, 0, 1)
-    onset = np.clip(np.diff(_smooth(loud, 1.5), prepend=loud[0]), 0, None)
-    nod = _smooth(onset * 40.0, fps * 0.12)
-    drift_gain = 0.5 + 0.5 * activity
-    yaw = _pink(n, rng, (fps * 1.5, fps * 4)) * 2.2 * drift_gain
-    pitch = _pink(n, rng, (fps * 1.0, fps * 3)) * 1.2 * drift_gain - np.clip(nod, 0, 3.0)
-    roll = _pink(n, rng, (fps * 2.0, fps * 5)) * 1.0 * drift_gain
-    head = np.zeros((n, 6), np.float32)
-    head[:, 0] = np.clip(yaw * energy, -12, 12)
-    head[:, 1] = np.clip(pitch * energy, -8, 8)
-    head[:, 2] = np.clip(roll * energy, -6, 6)
-    head[:, 3] = _pink(n, rng, (fps * 3,)) * 0.006 * energy
-    head[:, 4] = _pink(n, rng, (fps * 3,)) * 0.004 * energy
-    return head
-
-
 def gaze_motion(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
     """Mostly at the camera, with small saccades held for 0.5-3 s."""
     g = np.zeros((n, 2), np.float32)
@@ -139,25 +119,74 @@ def gaze_motion(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
     return _smooth(g[:, 0], 0.8)[:, None] * [1, 0] + _smooth(g[:, 1], 0.8)[:, None] * [0, 1]
 
 
+def pause_phones(feat: AudioFeatures, min_s: float = 0.12) -> list[Phone]:
+    """SIL phones over the unvoiced stretches (the acoustic path's pauses)."""
+    v = feat.voiced
+    out, i = [], 0
+    while i < len(v):
+        if not v[i]:
+            j = i
+            while j < len(v) and not v[j]:
+                j += 1
+            if (j - i) / feat.rate >= min_s:
+                out.append(Phone("SIL", i / feat.rate, j / feat.rate))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def mouth_from_phones(feat: AudioFeatures, fps: float, n: int, alignment: Alignment,
+                      vis: VisemeSettings | None = None) -> dict[str, np.ndarray]:
+    """The six speech units from the aligned phones (coarticulated)."""
+    loud = jaw_loudness(feat.rms_db, feat.voiced)
+    return coarticulate(alignment.phones, n, fps, loud, vis)
+
+
+def mouth_acoustic(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.ndarray]:
+    """Language-independent mouth: loudness/spectrum, lips at rest in pauses."""
+    out = mouth_from_audio(feat, fps, n)
+    rest = coarticulate(pause_phones(feat), n, fps)["lip_close"]
+    out["lip_close"] = rest
+    out["jaw_open"] = out["jaw_open"] * (1 - rest)
+    return out
+
+
+def has_phones(alignment: Alignment | None) -> bool:
+    return bool(alignment is not None and alignment.source in ("forced", "asr")
+                and any(p.label != "SIL" for p in alignment.phones))
+
+
 def audio_to_motion(feat: AudioFeatures, fps: float, n_frames: int,
                     emotion: EmotionTrack | None = None,
                     settings: A2MSettings | None = None,
                     alignment: Alignment | None = None) -> MotionTrack:
-    """The acoustic A2M: every output series is deterministic for a seed.
+    """Speech -> MotionTrack; every output series is deterministic for a seed.
 
-    ``alignment`` is accepted for the phone-driven path; this acoustic path
-    does not use word timings.
+    With phones in ``alignment`` the mouth comes from visemes, else from
+    the acoustics. Emotion arousal scales head motion and blink rate.
     """
     s = settings or A2MSettings()
     rng = np.random.default_rng(s.seed)
     track = MotionTrack.rest(n_frames, fps)
-    for name, w in mouth_from_audio(feat, fps, n_frames).items():
-        track.unit(name)[:] = np.clip(w * s.mouth_gain, 0, 1)
+    if s.use_phones and has_phones(alignment):
+        mouth = mouth_from_phones(feat, fps, n_frames, alignment)
+    else:
+        mouth = mouth_acoustic(feat, fps, n_frames)
+    for name, w in mouth.items():
+        gain = 1.0 if name == "lip_close" else s.mouth_gain  # closures stay complete
+        track.unit(name)[:] = np.clip(w * gain, 0, 1)
     arousal = emotion.arousal if emotion is not None else np.zeros(n_frames, np.float32)
+    arousal = np.asarray(arousal, np.float32)[:n_frames]
+    if len(arousal) < n_frames:
+        arousal = np.pad(arousal, (0, n_frames - len(arousal)), mode="edge" if len(arousal) else "constant")
     energy = s.head_energy * (1.0 + 0.5 * np.clip(arousal, -1, 1))
     voiced = feat.at_fps(feat.voiced.astype(np.float32), fps, n_frames) > 0.5
     rate = s.blink_rate * (1.0 + 0.3 * float(np.mean(arousal)))
     track.unit("eye_blink")[:] = blinks(n_frames, fps, rng, rate, pauses=~voiced)
-    track.head[:] = head_motion(feat, fps, n_frames, rng, energy)
+    head_set = HeadSettings()
+    head_set.nod_deg *= s.nod_gain
+    head_set.tilt_deg *= s.nod_gain
+    track.head[:], _ = head_motion(feat, fps, n_frames, rng, energy, alignment, head_set)
     track.gaze[:] = gaze_motion(n_frames, fps, rng)
     return track

@@ -1,0 +1,153 @@
+"""Head motion from prosody: nods on accents, idle drift, stillness in pauses.
+
+Speakers move the head with the rhythm of their speech: a small chin dip
+(nod) or tilt lands on stressed syllables and pitch accents, the head
+drifts slowly all the time, and it settles when they stop talking. Here
+the *when* comes from the audio (pitch peaks, loud vowels from the
+alignment, loudness onsets without one) and the *how* (direction, size,
+timing jitter) from a seeded generator, so the motion follows the speech
+without ever repeating a pattern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.speech.features import AudioFeatures
+from core.tracks import Alignment
+
+VOWEL_START = set("AEIOU")
+
+
+@dataclass
+class Accent:
+    t: float          # seconds
+    strength: float   # 0..1 prominence
+
+
+@dataclass
+class HeadSettings:
+    drift_deg: tuple[float, float, float] = (2.0, 1.1, 0.9)   # yaw, pitch, roll idle drift (std)
+    nod_deg: float = 2.2          # chin dip on a full-strength accent
+    tilt_deg: float = 0.9         # roll / yaw that may accompany a nod
+    pause_still: float = 0.35     # share of the fast motion left in pauses
+    min_gap_s: float = 0.3        # accents closer than this merge
+
+
+def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter1d
+
+    if sigma <= 0:
+        return x.astype(np.float32)
+    return gaussian_filter1d(x.astype(np.float64), sigma, mode="nearest").astype(np.float32)
+
+
+def _pink(n: int, rng: np.random.Generator, scales: tuple[float, ...]) -> np.ndarray:
+    """Sum of smoothed noises at several time scales: drift without a period."""
+    out = np.zeros(n, np.float32)
+    for s in scales:
+        out += _smooth(rng.standard_normal(n), s) * np.sqrt(s)
+    return out / (np.std(out) + 1e-6)
+
+
+def pitch_accents(feat: AudioFeatures) -> list[Accent]:
+    """Local pitch peaks well above the speaker's running level (semitones)."""
+    f0 = feat.f0
+    v = f0 > 0
+    if v.sum() < 20:
+        return []
+    st = np.zeros(len(f0))
+    st[v] = 12 * np.log2(f0[v] / np.median(f0[v]))
+    # interpolate over unvoiced gaps so smoothing does not pull towards 0
+    idx = np.flatnonzero(v)
+    st = np.interp(np.arange(len(f0)), idx, st[idx])
+    st = _smooth(st, 4)
+    base = _smooth(st, 60)  # ~1 s running level
+    rise = st - base
+    out = []
+    for i in range(1, len(st) - 1):
+        if v[i] and rise[i] > 1.5 and st[i] >= st[i - 1] and st[i] > st[i + 1]:
+            out.append(Accent(i / feat.rate, float(np.clip((rise[i] - 1.5) / 4.0, 0.1, 1.0))))
+    return out
+
+
+def stress_accents(feat: AudioFeatures, alignment: Alignment | None) -> list[Accent]:
+    """Loud vowels (from the alignment) or loudness onsets (without one)."""
+    db = feat.rms_db
+    ref = float(np.median(db[feat.voiced])) if feat.voiced.any() else float(np.median(db))
+    out = []
+    if alignment is not None and alignment.phones:
+        for p in alignment.phones:
+            if p.label[:1] not in VOWEL_START:
+                continue
+            a, b = int(p.start * feat.rate), max(int(p.start * feat.rate) + 1, int(p.end * feat.rate))
+            seg = db[a:b]
+            if not len(seg):
+                continue
+            prom = (float(seg.max()) - ref) / 6.0 + (p.end - p.start - 0.08) / 0.1
+            if prom > 0.8:
+                out.append(Accent(p.start + 0.3 * (p.end - p.start), float(np.clip(prom / 2.5, 0.1, 1.0))))
+        return out
+    loud = _smooth(np.clip(db - ref + 6, 0, None), 3)
+    onset = np.diff(loud, prepend=loud[0])
+    for i in range(1, len(onset) - 1):
+        if onset[i] > 1.2 and onset[i] >= onset[i - 1] and onset[i] > onset[i + 1]:
+            out.append(Accent(i / feat.rate, float(np.clip(onset[i] / 4.0, 0.1, 1.0))))
+    return out
+
+
+def merge_accents(accents: list[Accent], min_gap: float) -> list[Accent]:
+    """Keep the strongest of accents closer than ``min_gap``."""
+    out: list[Accent] = []
+    for a in sorted(accents, key=lambda a: -a.strength):
+        if all(abs(a.t - b.t) >= min_gap for b in out):
+            out.append(a)
+    return sorted(out, key=lambda a: a.t)
+
+
+def _pulse(n: int, fps: float, t0: float, tau: float) -> np.ndarray:
+    """A smooth bump starting at t0, peaking tau later, gone after ~5 tau."""
+    t = np.arange(n) / fps - t0
+    x = np.clip(t / tau, 0, None)
+    return (x * np.exp(1 - x)).astype(np.float32)
+
+
+def head_motion(feat: AudioFeatures, fps: float, n: int, rng: np.random.Generator,
+                energy: np.ndarray, alignment: Alignment | None = None,
+                settings: HeadSettings | None = None) -> tuple[np.ndarray, list[Accent]]:
+    """(n, 6) head track (degrees, face-width fractions) and the accents used.
+
+    ``energy`` (per frame, ~0.5..1.5) scales every amplitude: arousal from
+    the emotion stage, head-energy settings from scene cues.
+    """
+    s = settings or HeadSettings()
+    voiced = feat.at_fps(feat.voiced.astype(np.float32), fps, n)
+    activity = np.clip(_smooth(voiced, fps * 0.35), 0, 1)
+    fast_gain = s.pause_still + (1 - s.pause_still) * activity
+    head = np.zeros((n, 6), np.float32)
+    slow = (fps * 2.5, fps * 6)
+    fast = (fps * 0.6, fps * 1.2)
+    for col, amp in enumerate(s.drift_deg):
+        drift = _pink(n, rng, slow) * (0.5 + 0.2 * activity)
+        quick = _pink(n, rng, fast) * 0.5 * fast_gain
+        head[:, col] = amp * (drift + quick)
+    accents = merge_accents(pitch_accents(feat) + stress_accents(feat, alignment), s.min_gap_s)
+    for a in accents:
+        # a nod starts just before the accent; size and timing vary a little
+        k = a.strength * rng.lognormal(0, 0.3)
+        t0 = a.t - 0.08 + rng.normal(0, 0.03)
+        tau = rng.uniform(0.1, 0.16)
+        p = _pulse(n, fps, t0, tau)
+        head[:, 1] -= s.nod_deg * k * p
+        if rng.random() < 0.45:  # sometimes a tilt or turn goes with it
+            head[:, 2 if rng.random() < 0.6 else 0] += s.tilt_deg * k * rng.choice((-1, 1)) * \
+                _pulse(n, fps, t0 + 0.03, tau * 1.6)
+    head[:, 0] = np.clip(head[:, 0] * energy, -12, 12)
+    head[:, 1] = np.clip(head[:, 1] * energy, -8, 8)
+    head[:, 2] = np.clip(head[:, 2] * energy, -6, 6)
+    # translations follow the rotations a little (the neck, not the nose, is the pivot)
+    head[:, 3] = _pink(n, rng, (fps * 3,)) * 0.004 * energy + head[:, 0] * 0.0008
+    head[:, 4] = _pink(n, rng, (fps * 3,)) * 0.003 * energy - head[:, 1] * 0.0008
+    return head, accents
