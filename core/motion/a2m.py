@@ -26,7 +26,7 @@ from core.motion.visemes import VisemeSettings, coarticulate, jaw_loudness
 from core.speech.features import AudioFeatures
 from core.tracks import Alignment, EmotionTrack, MotionTrack, Phone
 
-LIP_LEAD_FRAMES = 1.0  # real lips lead the sound by ~1-2 frames at 25 fps
+LIP_LEAD_FRAMES = 2.0  # real lips lead the sound by ~1-2 frames at 25 fps
 
 
 @dataclass
@@ -56,22 +56,40 @@ def _shift(x: np.ndarray, frames: float) -> np.ndarray:
 
 
 def mouth_from_audio(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.ndarray]:
-    """Jaw, rounding and spreading weights from loudness and spectrum."""
-    db = feat.at_fps(feat.rms_db, fps, n)
-    voiced = feat.at_fps(feat.voiced.astype(np.float32), fps, n)
+    """Jaw, rounding and spreading weights from the spectrum, no words needed.
+
+    The jaw follows the share of energy between 1 and 3 kHz rather than
+    loudness: open vowels put energy there (high first and second
+    formants), while m/n murmurs, closures and rounded vowels keep it
+    below 1 kHz. On the HDTF dev clip this share correlates 0.40 with the
+    real mouth, loudness 0.08 (docs/a2m.md). Loudness only gates speech
+    from silence and adds a little emphasis.
+    """
+    rate = feat.rate
+    mid = feat.mid_ratio if feat.mid_ratio is not None else 1 - feat.low_ratio
+    mid_db = 10 * np.log10(np.asarray(mid, np.float64) + 1e-6)
+    v = feat.voiced
+    ref = mid_db[v] if v.sum() > 10 else mid_db
+    med = float(np.median(ref))
+    spread = max(float(np.percentile(ref, 80) - np.percentile(ref, 20)), 2.0)
+    open_ = np.clip(0.45 + 0.5 * (mid_db - med) / spread, 0, 1)
     lo = np.percentile(feat.rms_db, 20)
-    hi = np.percentile(feat.rms_db[feat.voiced], 95) if feat.voiced.any() else lo + 30
-    loud = np.clip((db - lo) / max(hi - lo, 6.0), 0, 1)
-    # syllable-scale modulation: loudness above its own 300 ms average opens more
-    local = loud - 0.6 * _smooth(loud, fps * 0.3)
-    jaw = np.clip((0.45 * loud ** 1.5 + 0.9 * np.clip(local, 0, None)) * np.clip(voiced * 1.5, 0, 1), 0, 1)
+    hi = np.percentile(feat.rms_db[v], 95) if v.any() else lo + 30
+    loud = np.clip((feat.rms_db - lo) / max(hi - lo, 6.0), 0, 1)
+    # only near-silence closes the jaw: a mouth may stay open in a short pause
+    floor = np.percentile(feat.rms_db, 5)
+    gate = np.clip((feat.rms_db - floor) / 3.0, 0, 1)
+    jaw100 = _smooth(open_ * gate, rate * 0.04) * (0.85 + 0.3 * loud)
+    jaw = feat.at_fps(jaw100.astype(np.float32), fps, n)
+    voiced = feat.at_fps(v.astype(np.float32), fps, n)
     low = feat.at_fps(feat.low_ratio, fps, n)
     cen = feat.at_fps(feat.centroid, fps, n)
-    med_c = float(np.median(feat.centroid[feat.voiced])) if feat.voiced.any() else 1500.0
-    round_ = np.clip((low - 0.75) / 0.2, 0, 1) * jaw ** 0.5
+    med_c = float(np.median(feat.centroid[v])) if v.any() else 1500.0
+    round_ = np.clip((low - 0.75) / 0.2, 0, 1) * np.clip(1 - jaw, 0, 1) * voiced
     stretch = np.clip((cen - med_c) / (med_c + 1e-6), 0, 1) * np.clip(voiced, 0, 1) * 0.6
-    out = {"jaw_open": jaw * 0.7, "lip_round": round_ * 0.7, "lip_stretch": stretch}
-    return {k: _shift(_smooth(v, 0.6), LIP_LEAD_FRAMES) for k, v in out.items()}
+    out = {"jaw_open": np.clip(jaw, 0, 1) * 0.75, "lip_round": round_ * 0.6, "lip_stretch": stretch}
+    lead = LIP_LEAD_FRAMES * fps / 25.0
+    return {k: _shift(_smooth(v_, 0.6), lead) for k, v_ in out.items()}
 
 
 def blinks(n: int, fps: float, rng: np.random.Generator, rate_per_min: float,
@@ -146,7 +164,7 @@ def mouth_from_phones(feat: AudioFeatures, fps: float, n: int, alignment: Alignm
 def mouth_acoustic(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.ndarray]:
     """Language-independent mouth: loudness/spectrum, lips at rest in pauses."""
     out = mouth_from_audio(feat, fps, n)
-    rest = coarticulate(pause_phones(feat), n, fps)["lip_close"]
+    rest = coarticulate(pause_phones(feat, 0.3), n, fps)["lip_close"] * 0.7
     out["lip_close"] = rest
     out["jaw_open"] = out["jaw_open"] * (1 - rest)
     return out

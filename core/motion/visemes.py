@@ -58,7 +58,7 @@ for _p, _c in _PARTIAL_CLOSE.items():
     _t[3] = _c
     _TARGETS[_p] = tuple(_t)
 # carry-over spread (s) per unit: the lips shut and part fast, rounding is slow
-_SPREAD = np.array([0.06, 0.09, 0.07, 0.03, 0.035, 0.05])
+_SPREAD = np.array([0.06, 0.09, 0.07, 0.025, 0.02, 0.05])
 VOWELS = frozenset(p for p, t in _TARGETS.items() if p[0] in "AEIOU")
 BILABIALS = frozenset({"P", "B", "M"})
 LABIODENTALS = frozenset({"F", "V"})
@@ -68,11 +68,11 @@ ROUNDED = frozenset({"UW", "OW", "OY", "UH", "AO", "W", "ER", "SH", "ZH", "CH", 
 def _dominance(label: str) -> tuple[float, ...]:
     """How strongly a phone imposes each unit's target (same order as targets)."""
     if label in VOWELS:
-        return (1.0, 1.0 if label in ROUNDED else 0.5, 0.7, 1.0 if label == "UW" else 0.3, 0.3, 0.3)
+        return (1.0, 1.0 if label in ROUNDED else 0.5, 0.7, 1.5, 1.5, 1.0)
     if label in BILABIALS:
-        return (3.0, 0.3, 0.3, 4.0, 1.0, 0.5)
+        return (2.0, 0.3, 0.3, 2.5, 1.0, 0.5)
     if label in LABIODENTALS:
-        return (1.5, 0.3, 0.3, 1.0, 4.0, 0.5)
+        return (1.5, 0.3, 0.3, 1.0, 2.5, 0.5)
     if label in ("W",):  # rounded lips almost meet: the inner gap nearly shuts
         return (1.5, 3.0, 0.5, 2.5, 0.5, 0.3)
     if label in ("TH", "DH", "L"):
@@ -200,7 +200,7 @@ def _force_bilabials(w: dict[str, np.ndarray], phones: list[Phone], n_frames: in
     for a, b in bilabial_frames(phones, fps, n_frames, lead_s):
         close[a:b + 1] = 1.0
         jaw[a:b + 1] = 0.0
-        for i, f in ((a - 1, 0.6), (b + 1, 0.6)):
+        for i, f in ((a - 1, 0.4), (b + 1, 0.4)):
             if 0 <= i < n_frames:
                 close[i] = max(close[i], f)
                 jaw[i] = min(jaw[i], jaw[i] * (1 - f) + 0.0)

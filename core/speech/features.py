@@ -30,6 +30,7 @@ class AudioFeatures:
     low_ratio: np.ndarray    # energy share below 1 kHz (rounded/open vowels)
     f0: np.ndarray           # Hz, 0 where unvoiced
     voiced: np.ndarray       # bool: speech activity (energy + periodicity)
+    mid_ratio: np.ndarray | None = None  # energy share 1-3 kHz: high in open vowels, low in m/n/closures
 
     @property
     def n(self) -> int:
@@ -61,7 +62,8 @@ def _chunk_features(x: np.ndarray, sr: int) -> tuple[np.ndarray, ...]:
     centroid = (power * freqs[None, :]).sum(1) / power.sum(1)
     flat = np.exp(np.mean(np.log(power), 1)) / np.mean(power, 1)
     low = power[:, freqs < 1000].sum(1) / power.sum(1)
-    return rms_db, centroid, flat, low
+    mid = power[:, (freqs >= 1000) & (freqs < 3000)].sum(1) / power.sum(1)
+    return rms_db, centroid, flat, low, mid
 
 
 def _pitch(x: np.ndarray, sr: int, fmin: float = 65.0, fmax: float = 450.0,
@@ -128,12 +130,13 @@ def analyse_audio(samples: np.ndarray, sr: int, *, progress: Progress = no_progr
         f0 = np.pad(f0, (0, n_keep - len(f0)), constant_values=0)
         parts.append(tuple(f[:n_keep] for f in feats) + (f0,))
         progress("audio features", min(start + chunk, total), total)
-    rms_db, centroid, flat, low, f0 = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    rms_db, centroid, flat, low, mid, f0 = (np.concatenate([p[i] for p in parts]) for i in range(6))
     voiced = voice_activity(rms_db, flat)
     f0 = np.where(voiced & (flat < 0.3), f0, 0).astype(np.float32)
     return AudioFeatures(rate=1 / HOP_S, rms_db=rms_db.astype(np.float32),
                          centroid=centroid.astype(np.float32), flatness=flat.astype(np.float32),
-                         low_ratio=low.astype(np.float32), f0=f0, voiced=voiced)
+                         low_ratio=low.astype(np.float32), f0=f0, voiced=voiced,
+                         mid_ratio=mid.astype(np.float32))
 
 
 def voice_activity(rms_db: np.ndarray, flatness: np.ndarray) -> np.ndarray:
