@@ -175,18 +175,19 @@ def bilabial_frames(phones: list[Phone], fps: float, n_frames: int,
                     lead_s: float = LEAD_S) -> list[tuple[int, int]]:
     """Frame ranges [a, b] (inclusive) in which each p/b/m must show closed lips.
 
-    At least the frame nearest the (lead-shifted) phone centre; the whole
-    phone when it spans several frames.
+    The lips are shut during the acoustic closure itself and reach it a
+    little earlier (lips lead the sound): every frame whose middle lies in
+    [start, end] - lead_s / 2 is closed, and at least the frame nearest
+    the phone's middle.
     """
     out = []
     for p in phones:
         if p.label.upper() not in BILABIALS:
             continue
-        c = ((p.start + p.end) / 2 - lead_s) * fps - 0.5
-        a = int(np.ceil((p.start - lead_s) * fps - 0.5 + 0.25))
-        b = int(np.floor((p.end - lead_s) * fps - 0.5 - 0.25))
+        a = int(np.ceil((p.start - lead_s / 2) * fps - 0.5))
+        b = int(np.floor((p.end - lead_s / 2) * fps - 0.5))
         if b < a:
-            a = b = int(round(c))
+            a = b = int(round((p.start + p.end) / 2 * fps - 0.5))
         a, b = max(0, a), min(n_frames - 1, b)
         if a <= b:
             out.append((a, b))
@@ -195,14 +196,10 @@ def bilabial_frames(phones: list[Phone], fps: float, n_frames: int,
 
 def _force_bilabials(w: dict[str, np.ndarray], phones: list[Phone], n_frames: int,
                      fps: float, lead_s: float) -> None:
-    """Lips fully shut at every bilabial, easing in and out over one frame."""
+    """Lips fully shut at every bilabial (the dominance blend only approaches it)."""
     close, jaw = w["lip_close"], w["jaw_open"]
     for a, b in bilabial_frames(phones, fps, n_frames, lead_s):
         close[a:b + 1] = 1.0
         jaw[a:b + 1] = 0.0
-        for i, f in ((a - 1, 0.4), (b + 1, 0.4)):
-            if 0 <= i < n_frames:
-                close[i] = max(close[i], f)
-                jaw[i] = min(jaw[i], jaw[i] * (1 - f) + 0.0)
         for u in ("labiodental", "tongue_show"):
             w[u][a:b + 1] = 0.0

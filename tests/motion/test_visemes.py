@@ -10,11 +10,13 @@ from core.tracks import Phone
 FPS = 25.0
 
 
-def seq(labels: str, dur: float = 0.12, t0: float = 0.3) -> list[Phone]:
+def seq(labels: str, dur: float = 0.12, t0: float = 0.3, cons: float | None = None) -> list[Phone]:
+    """Phones in a row; ``cons`` gives consonants their own duration."""
     out, t = [Phone("SIL", 0.0, t0)], t0
     for lab in labels.split():
-        out.append(Phone(lab, round(t, 3), round(t + dur, 3), 0))
-        t += dur
+        d = cons if cons is not None and lab[0] not in "AEIOU" else dur
+        out.append(Phone(lab, round(t, 3), round(t + d, 3), 0))
+        t += d
     out.append(Phone("SIL", round(t, 3), round(t + 0.5, 3)))
     return out
 
@@ -25,14 +27,14 @@ def frames(phones, n=None):
 
 
 def test_every_bilabial_closes_the_lips_fully():
-    ph = seq("AA M AA P AA B AA M", dur=0.12)  # 8 phones/s, three frames each
+    ph = seq("AA M AA P AA B AA M", dur=0.15, cons=0.07)  # 9 phones/s, short closures
     w, n = frames(ph)
     ranges = bilabial_frames(ph, FPS, n)
     assert len(ranges) == 4
     for a, b in ranges:
         assert np.all(w["lip_close"][a:b + 1] == 1.0) and np.all(w["jaw_open"][a:b + 1] == 0.0)
     # and the vowels between them open (the lips are already moving towards the next one)
-    centre = lambda p: int(((p.start + p.end) / 2 - LEAD_S) * FPS)
+    centre = lambda p: int(((p.start + p.end) / 2 - LEAD_S / 2) * FPS)
     assert all(w["jaw_open"][centre(p)] > 0.25 and w["lip_close"][centre(p)] < 0.5
                for p in ph if p.label == "AA")
 
