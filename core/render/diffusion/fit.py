@@ -31,6 +31,7 @@ RIGID = sorted(set([33, 133, 263, 362, 130, 359, 243, 463, 1, 2, 4, 5, 6, 98, 32
 # smiling frame at 19 deg yaw gave lip_round 1.0, corner pull 1.0, corner depress 0.96,
 # chin raise 1.0); at 0.1 the smile dominates and the antagonists drop to <= 0.3.
 RIDGE = 0.1  # relative to the unit fields' mean squared norm
+WINK_MIN = 0.15  # one eye this much more shut than the other (raw weight) counts as a wink
 
 
 @dataclass
@@ -77,6 +78,28 @@ class MotionFitter:
         self.A_ridge = np.vstack([self.A, np.sqrt(lam) * np.eye(self.A.shape[1])])
         self.ex = mesh.eye_w * 0.2
         self.blink = UNIT_NAMES.index("eye_blink")
+        self.wink = (UNIT_NAMES.index("wink_right"), UNIT_NAMES.index("wink_left"))
+
+    def _lids(self, field_w: np.ndarray) -> np.ndarray:
+        """Fitted field weights -> the renderer's blink/wink inputs.
+
+        The blink field is the sum of the two wink fields, so least squares
+        (with the ridge) splits a plain blink into part blink, part winks.
+        Per eye, closure = blink + wink in field space; the shared part is the
+        blink, the rest a wink, and the renderer's easing is undone, so that
+        rendering the weights closes each eye as far as the footage did.
+        """
+        w = field_w.copy()
+        b, (r, l) = self.blink, self.wink
+        raw_r = _unease(field_w[b] + field_w[r])
+        raw_l = _unease(field_w[b] + field_w[l])
+        w[r] = w[l] = 0.0
+        if abs(raw_r - raw_l) < WINK_MIN:   # landmark noise between the eyes, not a wink
+            w[b] = 0.5 * (raw_r + raw_l)
+            return w
+        w[b] = min(raw_r, raw_l)
+        w[r if raw_r > raw_l else l] = max(raw_r, raw_l)  # the renderer closes each eye by max(blink, wink)
+        return w
 
     def fit(self, pts: np.ndarray) -> FitResult:
         """pts: (478, 3) landmarks of the filmed frame in the same crop pixels as the rest face."""
@@ -93,17 +116,19 @@ class MotionFitter:
         d = (aligned[:, :2] - self.rest[:, :2])
         rhs = np.concatenate([d[self.use].ravel(), np.zeros(self.A.shape[1])])
         res = lsq_linear(self.A_ridge, rhs, bounds=(0.0, 1.0), method="bvls")
-        w = np.clip(res.x, 0, 1).astype(np.float32)
-        field_w = w.copy()
-        # the renderer eases the blink weight (1 - (1 - w)^1.5); undo it so a render shows the fit
-        b = self.blink
-        w[b] = 1.0 - (1.0 - w[b]) ** (2.0 / 3.0)
+        field_w = np.clip(res.x, 0, 1).astype(np.float32)
+        w = self._lids(field_w)
         expressed = self.rest[:, :2] + np.tensordot(field_w, self.mesh.fields_px, axes=1)
         iris = [L.RIGHT_IRIS[0], L.LEFT_IRIS[0]]
         off = (aligned[iris, :2] - expressed[iris]).mean(0)
         gaze = np.clip([off[0] / self.ex, off[1] / (self.ex * 0.4)], -1, 1).astype(np.float32)
         rms = float(np.sqrt(np.mean((self.A @ res.x - d[self.use].ravel()) ** 2) * 2))
         return FitResult(weights=w, head=head, gaze=gaze, residual=rms)
+
+
+def _unease(e: float) -> float:
+    """Inverse of the renderer's lid easing e = 1 - (1 - w)^1.5."""
+    return float(1.0 - (1.0 - min(1.0, max(0.0, e))) ** (2.0 / 3.0))
 
 
 def weights_by_name(w: np.ndarray) -> dict[str, float]:
