@@ -96,8 +96,9 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "torch": _version("torch"),
         "numpy": _version("numpy"),
-        "opencv": _version("opencv-python-headless") if _version("opencv-python-headless") != "not installed"
-        else _version("opencv-python"),
+        "opencv": next((v for v in map(_version, ("opencv-contrib-python", "opencv-python",
+                                                  "opencv-python-headless", "opencv-contrib-python-headless"))
+                        if v != "not installed"), "not installed"),
         "mediapipe": _version("mediapipe"),
         "load_avg_at_start": load,
     }
