@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,28 @@ from core.io.files import atomic_write_text
 from core.paths import cache_dir
 
 
+# Packages whose code and tables (.py, .json manifests with weight sha256s)
+# shape cached analysis results: a new aligner or a retrained SER must not
+# serve stale results.
+_ANALYSIS_PACKAGES = ("speech", "emotion", "motion", "scene")
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the analysis code; the version string where sources are absent (frozen builds)."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256(__version__.encode())
+    for pkg in _ANALYSIS_PACKAGES:
+        for path in sorted([*(root / pkg).rglob("*.py"), *(root / pkg).rglob("*.json")]):
+            try:
+                h.update(path.read_bytes())
+            except OSError:
+                continue
+    return h.hexdigest()[:16]
+
+
 def cache_key(stage: str, *parts: Any) -> str:
-    h = hashlib.sha256(f"{stage}|{__version__}".encode())
+    h = hashlib.sha256(f"{stage}|{code_fingerprint()}".encode())
     for p in parts:
         h.update(b"|")
         h.update(json.dumps(p, sort_keys=True, default=str).encode())

@@ -59,3 +59,16 @@ def test_old_unit_lists_are_remapped():
     m = MotionTrack.from_dict(d)
     assert np.allclose(m.unit("jaw_open"), 0.5)
     assert m.weights.shape[1] == len(m.units)
+
+
+def test_cache_keys_change_with_the_analysis_code(monkeypatch):
+    from core import cache
+
+    before = cache.cache_key("alignment", "abc")
+    cache.code_fingerprint.cache_clear()
+    monkeypatch.setattr(cache, "_ANALYSIS_PACKAGES", ("speech",))
+    try:
+        assert cache.cache_key("alignment", "abc") != before
+        assert cache.cache_key("alignment", "abc") == cache.cache_key("alignment", "abc")
+    finally:
+        cache.code_fingerprint.cache_clear()
