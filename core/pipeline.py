@@ -214,6 +214,12 @@ def build_motion(feats: AudioFeatures, alignment: Alignment, emotion: EmotionTra
                             "the face in this build yet.")
         else:
             warnings += apply_cues(motion, scenes, fps) or []
+    from core.motion.a2m import has_phones
+    from core.motion.visemes import enforce_bilabials
+
+    if has_phones(alignment):
+        # speech wins at p/b/m: expression and cues must not hold the lips apart there
+        enforce_bilabials(motion, alignment.phones)
     return motion
 
 

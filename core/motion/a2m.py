@@ -62,8 +62,9 @@ def mouth_from_audio(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.nd
     loudness: open vowels put energy there (high first and second
     formants), while m/n murmurs, closures and rounded vowels keep it
     below 1 kHz. On the HDTF dev clip this share correlates 0.40 with the
-    real mouth, loudness 0.08 (docs/a2m.md). Loudness only gates speech
-    from silence and adds a little emphasis.
+    real mouth, loudness 0.08; on the music clip (lp_d10) loudness does
+    better (docs/a2m.md), so the two are multiplied: open vowels open more
+    when they are loud, and near-silence closes the jaw.
     """
     rate = feat.rate
     mid = feat.mid_ratio if feat.mid_ratio is not None else 1 - feat.low_ratio
@@ -79,7 +80,7 @@ def mouth_from_audio(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.nd
     # only near-silence closes the jaw: a mouth may stay open in a short pause
     floor = np.percentile(feat.rms_db, 5)
     gate = np.clip((feat.rms_db - floor) / 3.0, 0, 1)
-    jaw100 = _smooth(open_ * gate, rate * 0.04) * (0.85 + 0.3 * loud)
+    jaw100 = _smooth(open_ * gate, rate * 0.04) * (0.5 + loud)
     jaw = feat.at_fps(jaw100.astype(np.float32), fps, n)
     voiced = feat.at_fps(v.astype(np.float32), fps, n)
     low = feat.at_fps(feat.low_ratio, fps, n)

@@ -29,9 +29,9 @@ class Accent:
 
 @dataclass
 class HeadSettings:
-    drift_deg: tuple[float, float, float] = (2.0, 1.1, 0.9)   # yaw, pitch, roll idle drift (std)
-    nod_deg: float = 2.2          # chin dip on a full-strength accent
-    tilt_deg: float = 0.9         # roll / yaw that may accompany a nod
+    drift_deg: tuple[float, float, float] = (3.0, 1.7, 1.3)   # yaw, pitch, roll idle drift (std)
+    nod_deg: float = 3.0          # chin dip on a full-strength accent
+    tilt_deg: float = 1.2         # roll / yaw that may accompany a nod
     pause_still: float = 0.35     # share of the fast motion left in pauses
     min_gap_s: float = 0.3        # accents closer than this merge
 

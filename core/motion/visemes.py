@@ -171,27 +171,55 @@ def _to_frames(x: np.ndarray, n_frames: int, fps: float, lead_s: float) -> np.nd
     return np.interp(t * RATE, np.arange(len(sm)), sm).astype(np.float32)
 
 
+MIN_CLOSURE_S = 0.08   # real p/b/m closures last 70-120 ms; aligned phones are often shorter
+
+
 def bilabial_frames(phones: list[Phone], fps: float, n_frames: int,
                     lead_s: float = LEAD_S) -> list[tuple[int, int]]:
     """Frame ranges [a, b] (inclusive) in which each p/b/m must show closed lips.
 
-    The lips are shut during the acoustic closure itself and reach it a
-    little earlier (lips lead the sound): every frame whose middle lies in
-    [start, end] - lead_s / 2 is closed, and at least the frame nearest
-    the phone's middle.
+    The lips are shut during the acoustic closure and reach it a little
+    earlier (they lead the sound): every frame whose middle lies in
+    [start - lead_s / 2, end] is closed, widened around the phone's middle
+    to at least ``MIN_CLOSURE_S`` (the aligner's 30-ms minimum phones are
+    shorter than real closures), and at least one frame.
     """
     out = []
     for p in phones:
         if p.label.upper() not in BILABIALS:
             continue
-        a = int(np.ceil((p.start - lead_s / 2) * fps - 0.5))
-        b = int(np.floor((p.end - lead_s / 2) * fps - 0.5))
+        mid = (p.start + p.end) / 2 - lead_s / 4
+        lo = min(p.start - lead_s / 2, mid - MIN_CLOSURE_S / 2)
+        hi = max(p.end, mid + MIN_CLOSURE_S / 2)
+        a = int(np.ceil(lo * fps - 0.5))
+        b = int(np.floor(hi * fps - 0.5))
         if b < a:
-            a = b = int(round((p.start + p.end) / 2 * fps - 0.5))
+            a = b = int(round(mid * fps - 0.5))
         a, b = max(0, a), min(n_frames - 1, b)
         if a <= b:
             out.append((a, b))
     return out
+
+
+# units that part the lips; at a bilabial closure they give way
+_OPENERS = {"jaw_open": 0.0, "lip_round": 0.0, "labiodental": 0.0, "tongue_show": 0.0,
+            "upper_lip_raise": 0.3, "lip_stretch": 0.5}
+
+
+def enforce_bilabials(track, phones: list[Phone], lead_s: float = LEAD_S) -> int:
+    """After emotion and scene cues: lips shut at every p/b/m, whatever else is on.
+
+    Expression units that open the lips (upper-lip raise, rounding) are
+    turned down on those frames only, so a smile or a sneer still shows
+    around them. Returns the number of closures enforced.
+    """
+    ranges = bilabial_frames(phones, track.fps, track.n_frames, lead_s)
+    for a, b in ranges:
+        track.unit("lip_close")[a:b + 1] = 1.0
+        for name, keep in _OPENERS.items():
+            if name in track.units:
+                track.unit(name)[a:b + 1] *= keep
+    return len(ranges)
 
 
 def _force_bilabials(w: dict[str, np.ndarray], phones: list[Phone], n_frames: int,
@@ -201,5 +229,5 @@ def _force_bilabials(w: dict[str, np.ndarray], phones: list[Phone], n_frames: in
     for a, b in bilabial_frames(phones, fps, n_frames, lead_s):
         close[a:b + 1] = 1.0
         jaw[a:b + 1] = 0.0
-        for u in ("labiodental", "tongue_show"):
+        for u in ("labiodental", "tongue_show", "lip_round"):
             w[u][a:b + 1] = 0.0
