@@ -49,10 +49,12 @@ class FaceTracker:
 
     def __init__(self) -> None:
         self._prev: np.ndarray | None = None
+        self._crop: tuple[int, int, int] | None = None
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         pts = self._refit(rgb, self._prev) if self._prev is not None else None
         if pts is None:
+            self._crop = None
             found = self._acquire(rgb)
             if found is not None:
                 pts = self._refit(rgb, found)
@@ -73,15 +75,30 @@ class FaceTracker:
             return None
         return (faces[0] / scale).astype(np.float32)
 
-    @staticmethod
-    def _refit(rgb: np.ndarray, near: np.ndarray) -> np.ndarray | None:
-        """Fit the mesh on a square crop around ``near``; None if the face left it."""
-        from core.face.rig import crop_for, detect_landmarks, extract_square
+    def _crop_for(self, near: np.ndarray) -> tuple[int, int, int]:
+        """Square crop around ``near``, kept where it was while the face stays well inside it.
+
+        A crop that followed every sub-pixel wobble of the previous fit would
+        feed that wobble back into the next fit; holding it still makes a
+        still video give exactly the same points every frame.
+        """
+        from core.face.rig import crop_for
 
         cx, cy, side = crop_for(near)
-        side *= 0.8
-        s = max(16, int(round(side)))
-        x0, y0 = int(round(cx - s / 2)), int(round(cy - s / 2))
+        s = max(16, int(round(side * 0.8)))
+        if self._crop is not None:
+            px, py, ps = self._crop
+            if (abs(px + ps / 2 - cx) < 0.04 * ps and abs(py + ps / 2 - cy) < 0.04 * ps
+                    and abs(ps - s) < 0.06 * ps):
+                return self._crop
+        self._crop = (int(round(cx - s / 2)), int(round(cy - s / 2)), s)
+        return self._crop
+
+    def _refit(self, rgb: np.ndarray, near: np.ndarray) -> np.ndarray | None:
+        """Fit the mesh on a square crop around ``near``; None if the face left it."""
+        from core.face.rig import detect_landmarks, extract_square
+
+        x0, y0, s = self._crop_for(near)
         crop = extract_square(rgb, x0, y0, s)
         scale = REFIT_SIDE / s
         faces = detect_landmarks(_resize(crop, scale), max_faces=1)
