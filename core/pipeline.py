@@ -217,7 +217,7 @@ def build_motion(feats: AudioFeatures, alignment: Alignment, emotion: EmotionTra
     from core.motion.a2m import has_phones
     from core.motion.visemes import enforce_bilabials
 
-    if has_phones(alignment):
+    if has_phones(alignment):  # the phone path was used (A2MSettings.use_phones defaults on)
         # speech wins at p/b/m: expression and cues must not hold the lips apart there
         enforce_bilabials(motion, alignment.phones)
     return motion

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.motion.head import HeadSettings, head_motion
-from core.motion.visemes import VisemeSettings, coarticulate, jaw_loudness
+from core.motion.visemes import VisemeSettings, coarticulate, enforce_bilabials, jaw_loudness
 from core.speech.features import AudioFeatures
 from core.tracks import Alignment, EmotionTrack, MotionTrack, Phone
 
@@ -188,13 +188,16 @@ def audio_to_motion(feat: AudioFeatures, fps: float, n_frames: int,
     s = settings or A2MSettings()
     rng = np.random.default_rng(s.seed)
     track = MotionTrack.rest(n_frames, fps)
-    if s.use_phones and has_phones(alignment):
+    phones = s.use_phones and has_phones(alignment)
+    if phones:
         mouth = mouth_from_phones(feat, fps, n_frames, alignment)
     else:
         mouth = mouth_acoustic(feat, fps, n_frames)
     for name, w in mouth.items():
         gain = 1.0 if name == "lip_close" else s.mouth_gain  # closures stay complete
         track.unit(name)[:] = np.clip(w * gain, 0, 1)
+    if phones:
+        enforce_bilabials(track, alignment.phones)
     arousal = emotion.arousal if emotion is not None else np.zeros(n_frames, np.float32)
     arousal = np.asarray(arousal, np.float32)[:n_frames]
     if len(arousal) < n_frames:

@@ -203,7 +203,10 @@ def bilabial_frames(phones: list[Phone], fps: float, n_frames: int,
 
 # units that part the lips; at a bilabial closure they give way
 _OPENERS = {"jaw_open": 0.0, "lip_round": 0.0, "labiodental": 0.0, "tongue_show": 0.0,
-            "upper_lip_raise": 0.3, "lip_stretch": 0.5}
+            "upper_lip_raise": 0.3, "nose_wrinkle": 0.3, "lip_stretch": 0.5}
+# the lower lip pushes up against the upper one (lip compression in p/b/m); on the
+# HDTF dev portrait lip_close alone left a seam mediapipe reads as 0.04 eye widths
+CHIN_PUSH = 0.7
 
 
 def enforce_bilabials(track, phones: list[Phone], lead_s: float = LEAD_S) -> int:
@@ -216,6 +219,8 @@ def enforce_bilabials(track, phones: list[Phone], lead_s: float = LEAD_S) -> int
     ranges = bilabial_frames(phones, track.fps, track.n_frames, lead_s)
     for a, b in ranges:
         track.unit("lip_close")[a:b + 1] = 1.0
+        chin = track.unit("chin_raise")
+        chin[a:b + 1] = np.maximum(chin[a:b + 1], CHIN_PUSH)
         for name, keep in _OPENERS.items():
             if name in track.units:
                 track.unit(name)[a:b + 1] *= keep

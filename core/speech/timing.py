@@ -106,7 +106,8 @@ def recognise(samples: np.ndarray, sr: int, *, progress: Progress = no_progress,
         end = n if n - pos <= chunk * 1.25 else _cut_point(db, pos + chunk - chunk // 5, pos + chunk)
         x = samples[pos * hop: end * hop]
         segs, _ = model.transcribe(x, language="en", beam_size=1, word_timestamps=True,
-                                   condition_on_previous_text=False, vad_filter=False)
+                                   condition_on_previous_text=False, vad_filter=False,
+                                   temperature=0.0)  # no re-decoding at higher temperatures: we drop bad segments
         for s in segs:
             if s.compression_ratio > MAX_COMPRESSION or s.avg_logprob < MIN_LOGPROB:
                 dropped += s.end - s.start
