@@ -165,7 +165,6 @@ def evaluate(video: str | Path, *, gt: str | Path | None = None, portrait: str |
     empty = np.full((N_POINTS, 3), np.nan, np.float32)
     rows: list[np.ndarray] = []
     gt_open: list[float] = []
-    probs = np.full((0, len(CLASSES)), np.nan)
     prob_rows: list[np.ndarray] = []
     batch, batch_idx = [], []
     dists: list[float] = []
