@@ -143,7 +143,8 @@ def measure_variant(real: Real, name: str, script: str | None, work: Path, *,
     r, lag = best_lag_corr(ours[:n], real.opening[:n], MAX_LAG)
     al = tracks.alignment
     rate, count = bilabial_closure(ours, al if al.phones and not acoustic else None, real.fps)
-    v = Variant(name, r, lag, rate, count, motion_stats(lm.points, real.fps), al.source, al.script,
+    source = "none (acoustic mouth)" if acoustic or not al.phones else al.source
+    v = Variant(name, r, lag, rate, count, motion_stats(lm.points, real.fps), source, al.script,
                 {"render_s": round(seconds, 1)})
     base = {}
     loud = loudness_envelope(audio.samples, audio.sample_rate, real.fps, n)
