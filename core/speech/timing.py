@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import UserInputError
 from core.io.audio import Audio
 from core.progress import CancelToken, Progress, no_progress, scaled
 from core.tracks import Alignment
@@ -171,8 +172,11 @@ def speech_timing(audio: Audio, script: str | None, *, progress: Progress = no_p
             f"{res.coverage:.0%} of the speech covered); it was not used. Check that the script "
             "belongs to this audio." + (" Falling back to speech to text." if use_asr else ""))
     if use_asr:
-        asr_words, notes = recognise(audio.samples, audio.sample_rate, progress=scaled(progress, 0, 0.5),
-                                     cancel=cancel)
+        try:
+            asr_words, notes = recognise(audio.samples, audio.sample_rate,
+                                         progress=scaled(progress, 0, 0.5), cancel=cancel)
+        except (ImportError, UserInputError) as exc:  # recogniser missing or damaged
+            asr_words, notes = [], [f"speech to text is unavailable ({exc})."]
         warnings += notes
         text = " ".join(w.text for w in asr_words)
         if asr_words:
