@@ -59,7 +59,10 @@ class AvatarPipeline:
     @torch.no_grad()
     def encode(self, images: np.ndarray) -> torch.Tensor:
         """uint8 (B, H, W, 3) -> scaled latents (posterior mode: deterministic)."""
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        arr = np.ascontiguousarray(images)
+        if not arr.flags.writeable:  # memory-mapped training data: torch wants a writable buffer
+            arr = arr.copy()
+        x = torch.from_numpy(arr).to(self.device).permute(0, 3, 1, 2).float() / 127.5 - 1
         with self._autocast():
             lat = self.vae.encode(x).latent_dist.mode()
         return lat.float() * self.config.latent_scale

@@ -96,51 +96,6 @@ def load_optimizer(opt, flat: dict, groups: list) -> None:
     opt.load_state_dict({"state": state, "param_groups": groups})
 
 
-# -- image quality ------------------------------------------------------------------
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 99.0 if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean SSIM on luma with an 11 px Gaussian window (Wang et al. 2004 constants)."""
-    import cv2
-
-    def luma(x):
-        return (x.astype(np.float64) @ [0.299, 0.587, 0.114])
-
-    x, y = luma(a), luma(b)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    blur = lambda z: cv2.GaussianBlur(z, (11, 11), 1.5)  # noqa: E731
-    mx, my = blur(x), blur(y)
-    sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
-    m = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
-    return float(m.mean())
-
-
-def mouth_series(frames: np.ndarray) -> np.ndarray:
-    """Mouth opening of each frame from the face mesh (NaN where no face is found)."""
-    import cv2
-
-    from core.face.landmarks import mouth_opening
-    from core.face.rig import detect_landmarks
-
-    out = []
-    for f in frames:
-        big = f if f.shape[0] >= 256 else cv2.resize(f, (256, 256), interpolation=cv2.INTER_CUBIC)
-        faces = detect_landmarks(big)
-        out.append(mouth_opening(faces[0]) if faces else np.nan)
-    return np.array(out)
-
-
-def correlation(a: np.ndarray, b: np.ndarray) -> float | None:
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 5 or np.std(a[ok]) < 1e-6 or np.std(b[ok]) < 1e-6:
-        return None
-    return float(np.corrcoef(a[ok], b[ok])[0, 1])
-
-
 # -- the trainer ----------------------------------------------------------------------
 
 class Trainer:
@@ -358,8 +313,8 @@ class Trainer:
                         "ref": pipe.encode(np.asarray(c.reference)[None]),
                         "audio": torch.from_numpy(audio_windows(np.asarray(c.audio), cfg.audio_window,
                                                                 cfg.audio_mean, cfg.audio_std)).to(acc.device),
-                        "emotion": torch.from_numpy(np.asarray(c.emotion, np.float32)).to(acc.device),
-                        "text": torch.from_numpy(np.asarray(c.text, np.float32)).to(acc.device),
+                        "emotion": torch.from_numpy(np.array(c.emotion, np.float32)).to(acc.device),
+                        "text": torch.from_numpy(np.array(c.text, np.float32)).to(acc.device),
                         "train": c.train_index(), "valid": np.asarray(c.valid),
                         "has_emotion": np.asarray(c.has_emotion), "has_text": np.asarray(c.has_text),
                         "mouth": np.asarray(c.mouth)})
@@ -417,7 +372,8 @@ class Trainer:
         model.train()
         for step in range(first + 1, tc.unet_steps + 1):
             if self.cancel.cancelled:
-                self._save_checkpoint(acc, self._state("unet", step - 1, latent_scale_fitted=True), vae, model, opt)
+                self._save_checkpoint(acc, self._state("unet", step - 1, latent_scale_fitted=True), vae,
+                                      acc.unwrap_model(model).den, opt)
                 raise Cancelled()
             batch = self._unet_batch(rng, lat, acc.device)
             with acc.autocast():
@@ -452,51 +408,18 @@ class Trainer:
         The mesh renderer's motion frames for the same frames are scored the
         same way, so the two renderers are compared on identical ground.
         """
-        import torch
-
-        from core.render.diffusion.conditioning import audio_windows
+        from core.render.diffusion.evaluate import heldout
 
         was = den.training
         den.eval()
-        pipe = self.pipeline(vae, den, device)
-        cfg = self.job.model
         n_max = max(4, self.job.val_frames // (4 if quick else 1))
-        gen_all, real_all, mesh_all = [], [], []
-        for c in self.job.clips:
-            idx = c.val_index()[:n_max]
-            if len(idx) == 0:
-                continue
-            ref = pipe.encode(np.asarray(c.reference)[None])
-            aud = torch.from_numpy(audio_windows(np.asarray(c.audio), cfg.audio_window, cfg.audio_mean,
-                                                 cfg.audio_std)).to(device)
-            prev = None
-            gen = torch.Generator(device="cpu").manual_seed(0)
-            for s in range(0, len(idx), pipe.sampling.batch):
-                self.cancel.check()
-                ii = idx[s:s + pipe.sampling.batch]
-                motion = pipe.encode(np.asarray(c.motion[ii]))
-                lat = pipe.sample(ref, motion, prev, aud[ii],
-                                  torch.from_numpy(np.asarray(c.emotion[ii], np.float32)).to(device),
-                                  torch.from_numpy(np.asarray(c.text[ii], np.float32)).to(device),
-                                  torch.from_numpy(np.asarray(c.has_text[ii])), generator=_cpu_gen(gen, device))
-                prev = lat[-1:]
-                gen_all.append(pipe.decode(lat))
-            real_all.append(np.asarray(c.frames[idx]))
-            mesh_all.append(np.asarray(c.motion[idx]))
-        den.train(was)
-        if not gen_all:
-            return {}
-        g, r, m = np.concatenate(gen_all), np.concatenate(real_all), np.concatenate(mesh_all)
-        out = {"frames": int(len(g)),
-               "psnr": round(float(np.mean([psnr(a, b) for a, b in zip(g, r)])), 3),
-               "ssim": round(float(np.mean([ssim(a, b) for a, b in zip(g, r)])), 4),
-               "mesh_psnr": round(float(np.mean([psnr(a, b) for a, b in zip(m, r)])), 3),
-               "mesh_ssim": round(float(np.mean([ssim(a, b) for a, b in zip(m, r)])), 4)}
-        if not quick and cfg.resolution >= 128:
-            real_m = mouth_series(r)
-            out["mouth_corr"] = correlation(mouth_series(g), real_m)
-            out["mesh_mouth_corr"] = correlation(mouth_series(m), real_m)
-        self.last_val_frames = g
+        try:
+            out, frames = heldout(self.pipeline(vae, den, device), self.job.clips, n_max, mouth=not quick,
+                                  cancel=self.cancel)
+        finally:
+            den.train(was)
+        if frames is not None:
+            self.last_val_frames = frames["diffusion"]
         return out
 
     def _save_model(self, vae, den, validation: dict) -> Path:
@@ -512,15 +435,6 @@ class Trainer:
         folder = pipe.save_pretrained(self.job.out_dir, name=self.job.name, kind=self.job.kind,
                                       files=files, extra={"preset": self.job.preset})
         return folder
-
-
-def _cpu_gen(gen, device):
-    """Sampling noise drawn on the CPU generator keeps CPU runs reproducible; on CUDA use the device."""
-    import torch
-
-    if torch.device(device).type == "cpu":
-        return gen
-    return torch.Generator(device=device).manual_seed(int(torch.randint(0, 2 ** 31, (1,), generator=gen)))
 
 
 def train_clips(job: TrainJob, progress: Progress = no_progress, cancel: CancelToken | None = None,
