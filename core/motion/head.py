@@ -29,7 +29,7 @@ class Accent:
 
 @dataclass
 class HeadSettings:
-    drift_deg: tuple[float, float, float] = (3.0, 1.7, 1.3)   # yaw, pitch, roll idle drift (std)
+    drift_deg: tuple[float, float, float] = (4.0, 2.2, 1.5)   # yaw, pitch, roll idle drift (std)
     nod_deg: float = 3.0          # chin dip on a full-strength accent
     tilt_deg: float = 1.2         # roll / yaw that may accompany a nod
     pause_still: float = 0.35     # share of the fast motion left in pauses
