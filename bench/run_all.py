@@ -77,6 +77,10 @@ def run_sections(names: list[str], out_dir: Path, *, history: Path = HISTORY, do
     for name in names:
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         res = run_section(name, known[name], out_dir)
+        try:
+            res["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+        except OSError:
+            pass
         print(f"[bench] {name}: {res['status']} in {res['seconds']} s", file=sys.stderr, flush=True)
         entry["sections"][name] = res
         if res["status"] == "ok":
@@ -143,6 +147,8 @@ def write_page(runs: list[dict], path: Path, order: list[str]) -> str:
         meta = f"_Section `{name}`: run {shown_run['date']}, commit `{shown_run['commit']}`"
         if shown.get("seconds"):
             meta += f", took {shown['seconds']:.0f} s"
+        if shown.get("load_avg_after"):
+            meta += f", load average (1/5/15 min) at its end {shown['load_avg_after']}"
         meta += "._"
         body += [meta, ""]
         if shown_run.get("machine", {}).get("cpu") != last.get("machine", {}).get("cpu") or \

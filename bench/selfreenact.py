@@ -86,7 +86,8 @@ def run(out_dir: Path) -> dict:
         rtf = m.wall / max(c["duration"], 1e-6)
         figures[f"{name}_render_rtf"] = round(rtf, 3)
         rows_render.append([f"`{clip.name}`", f"{c['width']}×{c['height']}", f"{c['fps']:g}",
-                            round(c["duration"], 2), c["size"], s.get("frames"), round(m.wall, 1), round(rtf, 2)])
+                            round(c["duration"], 2), c["size"], s.get("frames"), round(m.wall, 1), round(rtf, 2),
+                            ", ".join(f"{k} {v:.1f}" for k, v in s.get("stages", {}).items())])
         for w in s.get("warnings", []):
             notes.append(f"`{name}` render warning: {w}")
         e_ours = eval_json(ours, env, "--gt", str(clip), "--portrait", str(c["first"]))
@@ -133,7 +134,8 @@ def run(out_dir: Path) -> dict:
         "Pearson r of the mouth opening, best lag within ±2 frames) is the figure that says whether "
         "the mouth moves when the real one does.",
         "",
-        md_table(["clip", "size", "fps", "seconds", "work size", "frames", "render wall s", "RTF"], rows_render),
+        md_table(["clip", "size", "fps", "seconds", "work size", "frames", "render wall s", "RTF",
+                  "stages s (CLI --json)"], rows_render),
         "",
         md_table(["clip", "measure", "ours", "real clip"], rows_cmp),
     ]

@@ -264,6 +264,12 @@ def run(out_dir: Path) -> dict:
         _reading(stages, alone["wall_s"], enc, m.wall),
         "",
     ]
+    load = os.getloadavg()
+    cores = len(os.sched_getaffinity(0))
+    if max(load) > cores:
+        md += [f"Note: the machine was shared while this ran (load average {load[0]:.1f}/{load[1]:.1f}/"
+               f"{load[2]:.1f} over 1/5/15 min on {cores} cores), so wall-clock figures here are "
+               "pessimistic; CPU ms/frame on one thread is the figure least affected by other work.", ""]
     return {"title": TITLE, "markdown": "\n".join(md), "figures": figures}
 
 

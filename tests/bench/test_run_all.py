@@ -134,3 +134,14 @@ def test_peer_rows_name_their_source_and_ours_stand_beside(tmp_path):
     assert "not measured by us" in res["title"] and "arXiv:2407.03168" in md
     assert "| 17.5 |" in md and "| 20 |" in md and "| 29.5 |" in md
     json.dumps(res)
+
+
+def test_memory_peak_is_placed_in_the_stage_that_ran_then():
+    from bench.memory import stage_at, stage_spans
+
+    summary = {"seconds": 9.0, "stages": {"face": 1.0, "audio": 2.0, "render+encode": 6.0}}
+    spans = stage_spans(10.0, summary)
+    assert [n for n, _, _ in spans] == ["start-up", "face", "audio", "render+encode"]
+    assert stage_at(spans, 0.5) == "start-up" and stage_at(spans, 1.5) == "face"
+    assert stage_at(spans, 3.9) == "audio" and stage_at(spans, 4.1) == "render+encode"
+    assert stage_at(spans, 10.5).startswith("end")
