@@ -187,8 +187,10 @@ def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, align
     if cached is not None:
         track = EmotionTrack.from_dict(cached)
     else:
+        pts = rig.landmarks[:, :2]
+        box = (*pts.min(0).tolist(), *pts.max(0).tolist())  # the chosen face, for its own expression
         track = analyse_emotion(audio, feats, alignment, req.fps, n, portrait_rgb=rig.image,
-                                progress=progress, cancel=cancel)
+                                portrait_box=box, progress=progress, cancel=cancel)
         cache.put(key, track.to_dict())
     if control is not None:
         track = control(track, req.emotion, req.emotion_strength, req.emotion_curve)

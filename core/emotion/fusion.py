@@ -105,21 +105,29 @@ def sentence_spans(alignment: Alignment, fps: float, n_frames: int) -> list[tupl
     return out
 
 
-def portrait_expression(rgb: np.ndarray | None) -> dict[str, float]:
-    """The portrait's own expression via core.face.expression (fer), if available."""
+FER_NAMES = {"angry": "angry", "disgust": "disgusted", "fear": "fearful", "happy": "happy",
+             "sad": "sad", "surprise": "surprised", "neutral": "neutral"}
+
+
+def portrait_expression(rgb: np.ndarray | None, box: tuple[float, float, float, float] | None = None
+                        ) -> dict[str, float]:
+    """The portrait's own expression (fer's mini-Xception, core.face.expression).
+
+    ``box`` (x0, y0, x1, y1) is the chosen face's landmark box, so a group
+    photo is read on the face that will be animated. Empty if the classifier
+    is not installed or finds no face: the emotion is then added in full.
+    """
     if rgb is None:
         return {}
+    from core.errors import UserInputError
+
     try:
-        from core.face.expression import classify_expression
-    except ImportError:
+        from core.face.expression import ExpressionClassifier
+
+        res = ExpressionClassifier().predict(rgb, box)
+    except (ImportError, UserInputError):
         return {}
-    try:
-        res = classify_expression(rgb)
-    except Exception:
-        return {}
-    rename = {"angry": "angry", "disgust": "disgusted", "fear": "fearful", "happy": "happy",
-              "sad": "sad", "surprise": "surprised", "neutral": "neutral"}
-    return {rename.get(k, k): float(v) for k, v in (res or {}).items()}
+    return {FER_NAMES.get(k, k): float(v) for k, v in res.items()}
 
 
 def fuse(n_frames: int, fps: float, *, ser_probs=None, ser_val=None, ser_aro=None, ser_conf=None,
@@ -184,7 +192,7 @@ def fuse(n_frames: int, fps: float, *, ser_probs=None, ser_val=None, ser_aro=Non
 
 
 def analyse_emotion(audio, feats, alignment: Alignment, fps: float, n_frames: int, *,
-                    portrait_rgb: np.ndarray | None = None, progress=None, cancel=None,
+                    portrait_rgb: np.ndarray | None = None, portrait_box=None, progress=None, cancel=None,
                     settings: FusionSettings | None = None) -> EmotionTrack:
     """The per-frame EmotionTrack of a narration (pipeline entry point)."""
     s = settings or FusionSettings()
@@ -225,7 +233,7 @@ def analyse_emotion(audio, feats, alignment: Alignment, fps: float, n_frames: in
     spans = sentence_spans(alignment, fps, T) if alignment is not None else []
     track, used = fuse(T, fps, spans=spans, settings=s, **kw)
     sources.update({k: round(v, 4) for k, v in used.items()})
-    for k, v in portrait_expression(portrait_rgb).items():
+    for k, v in portrait_expression(portrait_rgb, portrait_box).items():
         sources[f"portrait_{k}"] = round(float(v), 4)
     track.sources = sources
     return track
