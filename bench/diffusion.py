@@ -104,6 +104,10 @@ def run(out_dir: Path) -> dict:
     figures: dict[str, float] = {}
     parts: list[str] = []
     cuda = torch.cuda.is_available()
+    load = os.getloadavg()[0]
+    parts.append(f"1-minute load average when this section started: {load:.1f} on {os.cpu_count()} cores "
+                 "(CPU figures drop steeply on a shared, loaded machine).")
+    figures["load_at_start"] = round(load, 2)
 
     # 1. speed of the tiny preset on the CPU (fresh weights: speed does not depend on them)
     tiny = _speed("tiny", None, "cpu", batch=4, frames=32, train_steps=20, threads=1)
@@ -143,7 +147,8 @@ def run(out_dir: Path) -> dict:
             f"{s['loss_first']} → {s['loss_last']}.\n\n"
             + md_table(["held-out frames", "PSNR (dB)", "SSIM"], [
                 [f"diffusion avatar (tiny, CPU), {h['frames']} frames", f"{h['psnr']:.2f}", f"{h['ssim']:.3f}"],
-                ["mesh renderer, same frames", f"{h['mesh_psnr']:.2f}", f"{h['mesh_ssim']:.3f}"]])
+                ["mesh renderer, same frames", f"{h['mesh_psnr']:.2f}", f"{h['mesh_ssim']:.3f}"],
+                ["still reference crop (floor)", f"{h['still_psnr']:.2f}", f"{h['still_ssim']:.3f}"]])
             + "\n\n"
             + ("The tiny avatar beats the mesh renderer here." if beats else
                "The tiny CPU avatar does **not** beat the mesh renderer: 100 optimisation steps on a "
