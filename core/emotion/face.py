@@ -1,12 +1,22 @@
 """Emotion -> face: action-unit weights and head posture from an EmotionTrack.
 
 Each class has a FACS prototype (EMFACS-style: which units and how much at
-full intensity). The amplitudes are the mean of a designer default and the
-MEAD measurement in ``face_prototypes.json`` (see calibrate_faces.py and
-docs/emotion.md): the measurement on two speaking actors is noisy, the
-default keeps every prototype unit present so an expression classifier can
-read it. The portrait's own expression (``sources['portrait_<class>']``) is
-subtracted so a photo that already smiles is not pushed to a double smile.
+full intensity). The amplitudes were first fitted on MEAD (two speaking
+actors, ``face_prototypes.json``, see calibrate_faces.py) and then raised
+where the rendered face did not read as the class to fer's classifier on
+the dev portraits (docs/emotion.md has the table): the MEAD fit sees
+speech-damped, small movements, and the mesh renderer's unit at weight 1 is
+already a moderate expression. Angry and surprised keep the mouth a little
+open (AU25/26 with AU10 for anger), as in EMFACS; speech moves it on top.
+
+The portrait's own expression (fer's class probabilities on the photo,
+``sources['portrait_<class>']``) is turned into the units the photo already
+shows. An emotion adds only what is missing (a smiling photo gets little
+extra lip_corner_pull for happy, so no double smile), and units the photo
+shows that the emotion does not want are countered by their antagonists in
+proportion to the emotion's strength (a smiling photo made sad gets more
+lip_corner_depress). With no emotion the photo is left as it is: the
+portrait is the neutral face.
 Head: A2M already scales motion energy by arousal; here sadness lowers and
 slows the head, surprise/contempt lift the chin, anger/fear lower it a little.
 """
@@ -23,19 +33,23 @@ from core.tracks import EMOTIONS, EmotionTrack, MotionTrack
 
 DEFAULTS: dict[str, dict[str, float]] = {
     "happy": {"cheek_raise": 0.7, "lip_corner_pull": 0.9, "lid_tighten": 0.2},
-    "sad": {"brow_inner_up": 0.8, "brow_lower": 0.4, "lip_corner_depress": 0.7, "chin_raise": 0.4},
-    "surprised": {"brow_inner_up": 0.8, "brow_outer_up": 0.8, "upper_lid_raise": 0.8},
-    "fearful": {"brow_inner_up": 0.7, "brow_outer_up": 0.5, "brow_lower": 0.4,
-                "upper_lid_raise": 0.8, "lid_tighten": 0.2},
-    "angry": {"brow_lower": 0.9, "upper_lid_raise": 0.4, "lid_tighten": 0.6, "lip_press": 0.6},
-    "disgusted": {"nose_wrinkle": 0.8, "upper_lip_raise": 0.7, "lip_corner_depress": 0.4,
-                  "chin_raise": 0.3},
+    "sad": {"brow_inner_up": 1.0, "brow_lower": 0.0, "lip_corner_depress": 1.0, "chin_raise": 0.25,
+            "lip_press": 0.5, "eye_squint": 1.0},
+    "surprised": {"brow_inner_up": 0.6, "brow_outer_up": 0.8, "upper_lid_raise": 0.8},
+    "fearful": {"brow_inner_up": 0.8, "brow_outer_up": 0.7, "brow_lower": 0.4,
+                "upper_lid_raise": 1.0, "lid_tighten": 0.2},
+    "angry": {"brow_lower": 1.0, "upper_lid_raise": 0.3, "lid_tighten": 0.6, "upper_lip_raise": 0.7,
+              "nose_wrinkle": 0.5, "lip_corner_depress": 0.5},
+    "disgusted": {"nose_wrinkle": 0.6, "upper_lip_raise": 0.6, "lip_corner_depress": 1.0,
+                  "chin_raise": 0.6, "lid_tighten": 0.8},
     "contempt": {"contempt_corner": 0.8, "lip_corner_pull": 0.15},
 }
-# mouth units some emotions add on top of speech (AU26 jaw drop, AU20 stretch)
+# mouth units some emotions add on top of speech (AU25/26 lips apart, AU20 stretch, AU18 pucker)
 EXTRA_MOUTH: dict[str, dict[str, float]] = {
-    "surprised": {"jaw_open": 0.2},
-    "fearful": {"lip_stretch": 0.35, "jaw_open": 0.1},
+    "happy": {"jaw_open": 0.15, "upper_lip_raise": 0.3},
+    "surprised": {"jaw_open": 0.5, "lip_round": 0.8},
+    "fearful": {"lip_stretch": 0.5, "jaw_open": 0.3},
+    "angry": {"jaw_open": 0.4},
 }
 # head posture per class at full intensity: pitch offset (deg, + = chin up),
 # roll offset (deg), motion energy factor
@@ -44,13 +58,27 @@ HEAD: dict[str, tuple[float, float, float]] = {
     "fearful": (-1.5, 0.0, 0.9), "angry": (-2.0, 0.0, 1.1), "disgusted": (-1.0, 1.0, 1.0),
     "contempt": (2.5, 2.0, 0.9),
 }
-PORTRAIT_DISCOUNT = 0.8
+# units that undo one another (what the emotion adds when the photo shows the
+# key unit but the emotion does not want it), with shares
+ANTAGONISTS: dict[str, dict[str, float]] = {
+    "lip_corner_pull": {"lip_corner_depress": 1.0},
+    "lip_corner_depress": {"lip_corner_pull": 0.8},
+    "cheek_raise": {"upper_lid_raise": 0.4},
+    "lid_tighten": {"upper_lid_raise": 0.4},
+    "brow_lower": {"brow_inner_up": 0.5, "brow_outer_up": 0.5},
+    "brow_inner_up": {"brow_lower": 0.6},
+    "brow_outer_up": {"brow_lower": 0.4},
+    "upper_lid_raise": {"lid_tighten": 0.6},
+    "jaw_open": {"lip_close": 0.8},
+}
+PORTRAIT_FLOOR = 0.15    # fer probabilities below this are noise, not an expression
+COUNTER_GAIN = 1.0
 PROTO_PATH = Path(__file__).resolve().parent / "face_prototypes.json"
 
 
 @lru_cache(maxsize=1)
 def prototypes() -> dict[str, dict[str, float]]:
-    """Per-class AU amplitudes: mean of the FACS default and the MEAD measurement."""
+    """Per-class unit amplitudes: the tuned default, or the MEAD fit where it is larger."""
     measured: dict = {}
     try:
         measured = json.loads(PROTO_PATH.read_text(encoding="utf-8")).get("mean", {})
@@ -59,9 +87,31 @@ def prototypes() -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for emo, units in DEFAULTS.items():
         m = measured.get(emo, {})
-        out[emo] = {u: round(float(np.clip(0.5 * d + 0.5 * min(float(m.get(u, d)), 1.0), 0, 1)), 4)
+        out[emo] = {u: round(float(np.clip(max(d, float(m.get(u, 0.0))), 0, 1)), 4)
                     for u, d in units.items()}
-        out[emo].update(EXTRA_MOUTH.get(emo, {}))
+        for u, v in EXTRA_MOUTH.get(emo, {}).items():
+            out[emo][u] = max(out[emo].get(u, 0.0), v)
+    return out
+
+
+def portrait_units(sources: dict[str, float]) -> dict[str, float]:
+    """Units the portrait already shows, from its fer class probabilities.
+
+    Each class's prototype is weighted by how far its probability stands above
+    the noise floor; the mouth-opening extras are left out (the photo's own
+    mouth gap is the rest pose the renderer starts from).
+    """
+    protos = prototypes()
+    out: dict[str, float] = {}
+    for c in DEFAULTS:
+        p = float(sources.get(f"portrait_{c}", 0.0))
+        s = max(p - PORTRAIT_FLOOR, 0.0) / (1 - PORTRAIT_FLOOR)
+        if s <= 0:
+            continue
+        for u, amp in protos[c].items():
+            if u in EXTRA_MOUTH.get(c, {}) and u not in DEFAULTS[c]:
+                continue
+            out[u] = min(1.0, out.get(u, 0.0) + s * amp)
     return out
 
 
@@ -78,7 +128,7 @@ def _resample(a: np.ndarray, n: int) -> np.ndarray:
 
 
 def activations(emotion: EmotionTrack, n: int | None = None) -> dict[str, np.ndarray]:
-    """Per-class expression strength per frame (0..~1.5), portrait-compensated."""
+    """Per-class expression strength per frame (0..~1.5)."""
     n = emotion.n_frames if n is None else n
     probs = _resample(np.asarray(emotion.probs, np.float32), n)
     inten = _resample(np.asarray(emotion.intensity, np.float32), n)
@@ -89,10 +139,40 @@ def activations(emotion: EmotionTrack, n: int | None = None) -> dict[str, np.nda
     for j, c in enumerate(classes):
         if c == "neutral" or c not in DEFAULTS:
             continue
-        a = probs[:, j] * gain
-        already = float(emotion.sources.get(f"portrait_{c}", 0.0))
-        out[c] = np.clip(a - PORTRAIT_DISCOUNT * already, 0, 1.5).astype(np.float32)
+        out[c] = np.clip(probs[:, j] * gain, 0, 1.5).astype(np.float32)
     return out
+
+
+def unit_offsets(acts: dict[str, np.ndarray], units: list[str], n: int,
+                 shown: dict[str, float] | None = None) -> np.ndarray:
+    """(n, U) unit weights the emotion adds on top of a portrait showing ``shown``.
+
+    target = sum of the classes' prototypes x activation; the photo's own
+    units are subtracted (only what is missing is added) and the photo's
+    units the target lacks are countered by their antagonists, scaled by how
+    strongly an emotion is shown at all (so a plain neutral track changes
+    nothing).
+    """
+    protos = prototypes()
+    shown = shown or {}
+    target = np.zeros((n, len(units)), np.float32)
+    for c, a in acts.items():
+        for u, amp in protos[c].items():
+            if u in units:
+                target[:, units.index(u)] += a * amp
+    already = np.array([shown.get(u, 0.0) for u in units], np.float32)
+    add = np.clip(target - already[None], 0, None)
+    if shown:
+        total = np.clip(sum(acts.values(), np.zeros(n, np.float32)), 0, 1) if acts else np.zeros(n, np.float32)
+        excess = np.clip(already[None] - target, 0, None)
+        for u, shares in ANTAGONISTS.items():
+            if u not in units:
+                continue
+            ex = excess[:, units.index(u)] * total * COUNTER_GAIN
+            for v, share in shares.items():
+                if v in units:
+                    add[:, units.index(v)] += share * ex
+    return add
 
 
 def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -107,13 +187,8 @@ def emotion_to_motion(motion: MotionTrack, emotion: EmotionTrack) -> None:
     if n == 0:
         return
     acts = activations(emotion, n)
-    protos = prototypes()
     units = list(motion.units)
-    add = np.zeros_like(motion.weights)
-    for c, a in acts.items():
-        for u, amp in protos[c].items():
-            if u in units:
-                add[:, units.index(u)] += a * amp
+    add = unit_offsets(acts, units, n, portrait_units(emotion.sources))
     w = motion.weights + add
     # AU15 (corners down) and AU12 (corners up) fight; keep the stronger side
     if "lip_corner_pull" in units and "lip_corner_depress" in units:
