@@ -172,8 +172,8 @@ def mouth_acoustic(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.ndar
 
 
 def has_phones(alignment: Alignment | None) -> bool:
-    return bool(alignment is not None and alignment.source in ("forced", "asr")
-                and any(p.label != "SIL" for p in alignment.phones))
+    """Timed phones to drive visemes (forced, recognised, or edited by the user)."""
+    return bool(alignment is not None and any(p.label != "SIL" for p in alignment.phones))
 
 
 def audio_to_motion(feat: AudioFeatures, fps: float, n_frames: int,
