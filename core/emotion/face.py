@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.tracks import EMOTIONS, EmotionTrack, MotionTrack
+from core.tracks import EmotionTrack, MotionTrack
 
 DEFAULTS: dict[str, dict[str, float]] = {
     "happy": {"cheek_raise": 0.7, "lip_corner_pull": 0.9, "lid_tighten": 0.2},
