@@ -192,16 +192,15 @@ class Trainer:
                 state = {"stage": "unet", "step": 0, "optimizer": None}
             vae.requires_grad_(False)
             latents = self._encode_all(acc, vae, den, fit_scale=state["step"] == 0 and "latent_scale_fitted" not in state)
-            den = self._train_unet(acc, vae, den, latents, state)
+            den = acc.unwrap_model(self._train_unet(acc, vae, den, latents, state))
+            self.final_vae, self.final_denoiser = vae, den
+            validation = self.validate(vae, den, acc.device) if acc.is_main_process else {}
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             raise UserInputError(
                 f"the GPU ran out of memory (batch size {tc.batch_size}, {job.model.resolution} px).", None,
                 f"Resume with --resume --batch-size {max(1, tc.batch_size // 2)}, or train at --resolution 256, "
                 "or close other programs that use the GPU. The last checkpoint is kept.") from None
-        den = acc.unwrap_model(den)
-        self.final_vae, self.final_denoiser = vae, den
-        validation = self.validate(vae, den, acc.device) if acc.is_main_process else {}
         model_dir = None
         if acc.is_main_process and job.out_dir is not None:
             model_dir = str(self._save_model(vae, den, validation))
