@@ -216,7 +216,7 @@ def test_train_avatar_on_two_gloo_processes_keeps_identical_weights(talking_vide
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "core.cli", "train-avatar", "--video", str(talking_video), "--name", "me", "--preset", "tiny",
            "--device", "cpu", "--steps", "3", "--vae-steps", "2", "--batch-size", "2", "--no-emotion-labels",
-           "--workdir", str(work), "--rank-digest", "--json"]
+           "--minutes", "0.024", "--workdir", str(work), "--rank-digest", "--json"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SYNCHRORAMA_HOME": str(home)}
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -231,7 +231,8 @@ def test_train_avatar_on_two_gloo_processes_keeps_identical_weights(talking_vide
     info = json.loads((model / "training.json").read_text())
     assert info["clips"][0]["face_found"] > 0.9
     assert info["clips"][0]["fit_residual_face_widths"] < 0.05
-    assert info["clips"][0]["held_out_from"] == 45  # the last 10 % of the 50 frames is never trained on
+    # --minutes 0.024 = the first 36 of the 50 frames; their last 10 % is never trained on
+    assert info["clips"][0]["frames"] == 36 and info["clips"][0]["held_out_from"] == 32
     assert {"psnr", "ssim", "mesh_psnr", "mesh_ssim"} <= set(info["validation"])
     # listed by the model store (`synchrorama models`), every file matching its sha256
     listed = {m.name: m for m in list_models(home / "data" / "models", check=True)}
