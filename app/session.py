@@ -295,5 +295,5 @@ class Session(QObject):
     def shutdown(self) -> None:
         self.long.cancel_all()
         self.quick.cancel_all()
-        self.long.wait(10000)
-        self.quick.wait(10000)
+        self.long.stop(10000)
+        self.quick.stop(10000)

@@ -47,6 +47,19 @@ class Task(QRunnable):
     def cancel(self) -> None:
         self.token.cancel()
 
+    def detach(self) -> None:
+        """Drop every receiver: a task that outlives its window must not call into it."""
+        import warnings
+
+        sig = self.signals
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for s in (sig.progress, sig.done, sig.failed, sig.cancelled, sig.finished):
+                try:
+                    s.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
+
     def _progress(self, stage: str, done: float, total: float) -> None:
         now = time.monotonic()
         if now - self._last >= self.MIN_INTERVAL or (total and done >= total):
@@ -92,3 +105,12 @@ class Runner(QObject):
 
     def wait(self, ms: int = 30000) -> bool:
         return self.pool.waitForDone(ms)
+
+    def stop(self, ms: int = 10000) -> bool:
+        """Cancel, wait up to ``ms``; tasks still running after that are detached."""
+        self.cancel_all()
+        finished = self.wait(ms)
+        if not finished:
+            for t in list(self.tasks):
+                t.detach()
+        return finished

@@ -44,5 +44,6 @@ def studio(qtbot):
 def loaded(studio, qtbot, clip_audio):
     """The window with the sample portrait + a 2.5 s narration, analysed and previewed."""
     studio.session.new_project(str(SAMPLE / "portrait.png"), str(clip_audio), "Hello, and welcome.", name="clip")
-    qtbot.waitUntil(studio.settled, timeout=60000)
+    # generous: on a loaded 2-core CI machine analysis + first preview can take a while
+    qtbot.waitUntil(studio.settled, timeout=180000)
     return studio

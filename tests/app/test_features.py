@@ -470,3 +470,26 @@ def test_cli_project_render_matches_the_app_export(loaded, qtbot, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "core.cli", "render", "--project", str(proj), "--fps", "30"],
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--fps cannot be combined with --project" in bad.stderr
+
+
+def test_a_task_that_outlives_stop_calls_nobody(qtbot):
+    """Closing a window while a worker is stuck in a long call must not call into the dead window."""
+    import threading
+    import time
+
+    from app.workers import Runner, Task
+
+    runner, calls, started = Runner(1), [], threading.Event()
+
+    def slow(progress, cancel):
+        started.set()
+        time.sleep(0.4)  # ignores cancel on purpose, like a long library call
+        return 1
+
+    task = runner.start(Task(slow))
+    task.signals.done.connect(calls.append)
+    assert started.wait(5)
+    assert runner.stop(50) is False  # still running: detached
+    assert runner.wait(5000)
+    qtbot.wait(100)  # deliver any queued signal
+    assert calls == []
