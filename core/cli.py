@@ -94,6 +94,12 @@ def configure_render(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenes", type=Path, help="scene segments file (JSON)")
     p.add_argument("--renderer", default="mesh", choices=["mesh", "diffusion"])
     p.add_argument("--avatar", help="diffusion avatar/model name (with --renderer diffusion)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="diffusion renderer: auto = a CUDA GPU; cpu only suits tiny avatars")
+    p.add_argument("--sample-steps", type=int, help="diffusion renderer: denoising steps (default: the avatar's)")
+    p.add_argument("--sampler", choices=["dpm++", "ddim"], help="diffusion renderer: sampler (default: the avatar's)")
+    p.add_argument("--emotion-guidance", type=float, help="diffusion renderer: emotion guidance scale (1 = none)")
+    p.add_argument("--text-guidance", type=float, help="diffusion renderer: scene-text guidance scale (1 = none)")
     p.add_argument("--size", type=int, default=512, help="face-crop render resolution (px)")
     p.add_argument("--max-output", type=int, default=0,
                    help="cap the output's long side (default: the portrait's full size)")
@@ -147,7 +153,13 @@ def run_render(args: argparse.Namespace) -> int:
         raise UserInputError(f"--fps {args.fps} is out of range.", None, "Use 1..120 (25 is typical).")
     if args.output.suffix.lower() != ".mp4":
         raise UserInputError("the output must be an .mp4 file.", args.output, "Name it OUT.mp4.")
-    options = {"avatar": args.avatar} if args.renderer == "diffusion" else {}
+    options: dict = {}
+    if args.renderer == "diffusion":
+        options = {"avatar": args.avatar, "device": args.device, "seed": args.seed}
+        for key, value in (("steps", args.sample_steps), ("sampler", args.sampler),
+                           ("emotion_scale", args.emotion_guidance), ("text_scale", args.text_guidance)):
+            if value is not None:
+                options[key] = value
     req = RenderRequest(
         image=args.image, audio=args.audio, script=read_script(args.script), output=args.output,
         emotion=args.emotion, emotion_strength=args.emotion_strength,
@@ -185,7 +197,8 @@ def _run_project(args: argparse.Namespace) -> int:
     clash = [f"--{k.replace('_', '-')}" for k in ("image", "audio", "script", "emotion", "emotion_strength",
                                                   "emotion_curve", "scene", "scenes", "renderer", "avatar",
                                                   "size", "max_output", "fps", "crf", "seed", "face",
-                                                  "save_tracks", "load_tracks")
+                                                  "save_tracks", "load_tracks", "sample_steps", "sampler",
+                                                  "emotion_guidance", "text_guidance")
              if getattr(args, k) != getattr(defaults, k)]
     if clash:
         raise UserInputError(f"{', '.join(clash)} cannot be combined with --project.", args.project,
@@ -200,7 +213,7 @@ def _run_project(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         analysis = analyse_project(project, use_cache=not args.no_cache, progress=bar, cancel=cancel)
-        result = render_project(project, analysis, output, progress=bar, cancel=cancel)
+        result = render_project(project, analysis, output, device=args.device, progress=bar, cancel=cancel)
     finally:
         signal.signal(signal.SIGINT, previous)
         bar.close()

@@ -391,7 +391,7 @@ def analyse_project(project: Project, *, cache_root: Path | None = None, use_cac
     return ProjectAnalysis(rig, audio, feats, tracks)
 
 
-def renderer_options(opts: ExportOptions, device: str = "cpu") -> dict:
+def renderer_options(opts: ExportOptions, device: str = "auto") -> dict:
     """Options for core.render.base.make_renderer from the export settings.
 
     The device is passed only when the diffusion renderer's constructor takes
@@ -413,7 +413,7 @@ def renderer_options(opts: ExportOptions, device: str = "cpu") -> dict:
 
 
 def render_project(project: Project, analysis: ProjectAnalysis, output: str | Path | None = None, *,
-                   opts: ExportOptions | None = None, device: str = "cpu", progress=None, cancel=None):
+                   opts: ExportOptions | None = None, device: str = "auto", progress=None, cancel=None):
     """The project's user edits on top of its analysis, rendered with its export settings.
 
     The emotion is resampled to the export frame rate and the motion rebuilt
