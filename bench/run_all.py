@@ -77,6 +77,7 @@ def run_sections(names: list[str], out_dir: Path, *, history: Path = HISTORY, do
     for name in names:
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         res = run_section(name, known[name], out_dir)
+        res["finished"] = utc_now()
         try:
             res["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
         except OSError:
@@ -144,7 +145,8 @@ def write_page(runs: list[dict], path: Path, order: list[str]) -> str:
         title = shown.get("title", name)
         toc.append(f"{len(toc) + 1}. [{title}](#{_anchor(len(toc) + 1, title)})")
         body += [f"## {len(toc)}. {title}", ""]
-        meta = f"_Section `{name}`: run {shown_run['date']}, commit `{shown_run['commit']}`"
+        meta = (f"_Section `{name}`: run of {shown_run['date']} (section finished "
+                f"{shown.get('finished', '–')}), commit `{shown_run['commit']}`")
         if shown.get("seconds"):
             meta += f", took {shown['seconds']:.0f} s"
         if shown.get("load_avg_after"):
