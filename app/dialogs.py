@@ -14,7 +14,7 @@ from core.errors import UserInputError
 from core.paths import cache_dir, models_dir
 
 from app.errors import show_error
-from app.workers import Runner, Task
+from app.workers import Runner, Task, while_alive
 
 
 def human(n: int) -> str:
@@ -145,9 +145,10 @@ class ModelsDialog(QDialog):
         self.status.setText(f"{what}...")
         for b in (self.btn_verify, self.btn_import, self.btn_delete):
             b.setEnabled(False)
-        task.signals.done.connect(on_done)
-        task.signals.failed.connect(lambda e: (self.status.setText(f"{what} failed."), show_error(self, e, "Models")))
-        task.signals.finished.connect(self._finished)
+        task.signals.done.connect(while_alive(self, on_done))
+        task.signals.failed.connect(while_alive(self, lambda e: (self.status.setText(f"{what} failed."),
+                                                                 show_error(self, e, "Models"))))
+        task.signals.finished.connect(while_alive(self, self._finished))
         self.task = task
         self.runner.start(task)
         return task

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from core.project import ExportOptions, render_project
 
 from app.errors import message_for
-from app.workers import Runner, Task
+from app.workers import Runner, Task, while_alive
 
 
 def avatars() -> list[str]:
@@ -314,10 +314,10 @@ class ExportPanel(QWidget):
         job.status, job.started = "running", time.monotonic()
         task = Task(export_job, job.project, job.analysis, job.opts, job.output, self.settings.device, name="export")
         job.task = task
-        task.signals.progress.connect(lambda st, d, t, j=job: self._progress(j, st, d, t))
-        task.signals.done.connect(lambda r, j=job: self._done(j, "done", r))
-        task.signals.cancelled.connect(lambda j=job: self._done(j, "cancelled", None))
-        task.signals.failed.connect(lambda e, j=job: self._done(j, "failed", e))
+        task.signals.progress.connect(while_alive(self, lambda st, d, t, j=job: self._progress(j, st, d, t)))
+        task.signals.done.connect(while_alive(self, lambda r, j=job: self._done(j, "done", r)))
+        task.signals.cancelled.connect(while_alive(self, lambda j=job: self._done(j, "cancelled", None)))
+        task.signals.failed.connect(while_alive(self, lambda e, j=job: self._done(j, "failed", e)))
         self.btn_cancel.setEnabled(True)
         self.progress.setValue(0)
         self._row(job)

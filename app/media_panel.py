@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import show_error
 from app.preview import to_qimage
-from app.workers import Task
+from app.workers import Task, while_alive
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
 AUDIO_FILTER = "Audio (*.wav *.mp3 *.m4a *.flac *.ogg *.mp4 *.mov)"
@@ -217,9 +217,9 @@ class MediaPanel(QWidget):
             self.busy.setVisible(False)
             self.checking = None
 
-        task.signals.done.connect(ok)
-        task.signals.failed.connect(lambda e: show_error(self.window(), e, "Portrait"))
-        task.signals.finished.connect(done)
+        task.signals.done.connect(while_alive(self, ok))
+        task.signals.failed.connect(while_alive(self, lambda e: show_error(self.window(), e, "Portrait")))
+        task.signals.finished.connect(while_alive(self, done))
         self.runner.start(task)
         return task
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from core.tracks import SceneSegment
 
 from app.errors import show_error
-from app.workers import Task
+from app.workers import Task, while_alive
 
 
 def suggest_all_job(script, alignment, emotion, duration, config, *, progress, cancel):
@@ -212,21 +212,22 @@ class ScenePanel(QWidget):
         self.task = task
         self.btn_cancel.setVisible(True)
         self.note.setText("Writing scene descriptions...")
-        task.signals.progress.connect(lambda _s, d, t: self.note.setText(f"Writing scene descriptions... {d:.0f}/{t:.0f}"))
+        task.signals.progress.connect(while_alive(self, lambda _s, d, t: self.note.setText(
+            f"Writing scene descriptions... {d:.0f}/{t:.0f}")))
         # a Cancel that arrives while the last line is being written still wins: the result is dropped
-        task.signals.done.connect(lambda r, t=task: self.note.setText("Suggestions cancelled: the segments are "
-                                                                      "unchanged.") if t.token.cancelled
-                                  else on_done(r))
-        task.signals.failed.connect(lambda e: (self.note.setText("Suggestions failed."),
-                                               show_error(self.window(), e, "Scene suggestions")))
-        task.signals.cancelled.connect(lambda: self.note.setText("Suggestions cancelled: the segments are unchanged."))
+        task.signals.done.connect(while_alive(self, lambda r, t=task: self.note.setText(
+            "Suggestions cancelled: the segments are unchanged.") if t.token.cancelled else on_done(r)))
+        task.signals.failed.connect(while_alive(self, lambda e: (self.note.setText("Suggestions failed."),
+                                                                 show_error(self.window(), e, "Scene suggestions"))))
+        task.signals.cancelled.connect(while_alive(self, lambda: self.note.setText(
+            "Suggestions cancelled: the segments are unchanged.")))
 
         def fin():
             self.task = None
             self.btn_cancel.setVisible(False)
             self._enable()
 
-        task.signals.finished.connect(fin)
+        task.signals.finished.connect(while_alive(self, fin))
         self._enable()
         self.runner.start(task)
 

@@ -27,7 +27,7 @@ from core.project import (
 )
 
 from app.waveform import WavePyramid
-from app.workers import Runner, Task
+from app.workers import Runner, Task, while_alive
 
 log = logging.getLogger("synchrorama.app")
 
@@ -217,8 +217,8 @@ class Session(QObject):
         task = Task(analysis_job, copy.deepcopy(p), self.cache_root, name="analysis")
         self._analysis_task = task
         task.signals.progress.connect(self.analysis_progress)
-        task.signals.done.connect(lambda a, t=task: self._analysis_done(t, a))
-        task.signals.failed.connect(lambda e, t=task: self._analysis_failed(t, e))
+        task.signals.done.connect(while_alive(self, lambda a, t=task: self._analysis_done(t, a)))
+        task.signals.failed.connect(while_alive(self, lambda e, t=task: self._analysis_failed(t, e)))
         self.analysis_started.emit()
         self.message.emit("Analysing the portrait and the narration...")
         self.long.start(task)
@@ -267,8 +267,8 @@ class Session(QObject):
         self._motion_busy, self._motion_again = True, False
         gen = self._motion_gen
         task = Task(motion_job, copy.deepcopy(self.project), self.analysis, name="motion")
-        task.signals.done.connect(lambda r, g=gen: self._motion_done(g, r))
-        task.signals.failed.connect(lambda e, g=gen: self._motion_failed(g, e))
+        task.signals.done.connect(while_alive(self, lambda r, g=gen: self._motion_done(g, r)))
+        task.signals.failed.connect(while_alive(self, lambda e, g=gen: self._motion_failed(g, e)))
         self.quick.start(task)
 
     def _motion_finished(self, gen: int) -> None:

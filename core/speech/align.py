@@ -106,15 +106,21 @@ class _Decoders:
         return self._dict
 
     def ensure_words(self, words: list[str], written: dict[str, str] | None = None) -> list[str]:
-        """Add letter-to-sound pronunciations for unknown words; return those words."""
+        """Give unknown words letter-to-sound pronunciations; return every such word.
+
+        Words added by an earlier call are reported again: the answer must not
+        depend on what this process aligned before.
+        """
         known = self.dictionary()
         new = []
         for w in dict.fromkeys(words):
-            if w in known or w in self._added:
+            if w in known:
+                continue
+            new.append(w)
+            if w in self._added:
                 continue
             phones = " ".join(pronounce((written or {}).get(w, w), lambda x: known.get(x.lower())))
             self._added[w] = phones
-            new.append(w)
             for d in self._forced.values():
                 d.add_word(w, phones, update=True)
         return new

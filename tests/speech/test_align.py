@@ -79,3 +79,14 @@ def test_long_input_is_aligned_in_windows_with_bounded_memory(narration, script)
     # Python-side peak is one window's PCM plus per-10-ms series: measured 3.4 MB here
     # and the same for 6 copies; a whole-input float64 copy would make it 11.8 MB
     assert peak < 4.5e6, peak
+
+
+def test_unknown_words_are_reported_on_every_call():
+    """The aligner's decoders live for the process; a second script with the same
+    coined word must still be told that the word was pronounced from its letters."""
+    from core.speech.align import DECODERS
+
+    first = DECODERS.ensure_words(["hello", "zorblaxity"])
+    again = DECODERS.ensure_words(["zorblaxity", "world"])
+    assert first == ["zorblaxity"] and again == ["zorblaxity"]
+    assert DECODERS.phones_of("zorblaxity")
