@@ -4,7 +4,8 @@ Renders are timed as a user runs them: ``synchrorama render`` in a child
 process, wall clock, with the analysis cache in a throw-away folder so no
 run is helped by an earlier one. Peak memory is read two ways because an
 export is two processes (Python + the ffmpeg encoder): the kernel's peak RSS
-of the largest process (wait4), and the sampled sum over the process tree.
+of the largest process (VmHWM read from /proc while it runs), and the
+sampled sum over the process tree.
 """
 
 from __future__ import annotations

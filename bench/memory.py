@@ -1,7 +1,7 @@
 """Peak memory of a 60-s and a 600-s render: frames are streamed, so it must not grow.
 
 Each render is a child process (``synchrorama render``); we record the
-kernel's peak RSS of the largest process in its tree (os.wait4) and the
+kernel's high-water RSS (VmHWM) of the largest process in its tree and the
 summed RSS of the whole tree (Python + ffmpeg encoder) sampled every 0.25 s,
 plus how that sum moves while frames are being written.
 """
@@ -90,7 +90,7 @@ def run(out_dir: Path) -> dict:
     md = [
         "Sample portrait, work size 512, 25 fps, the sample narration repeated (and its script), "
         "`synchrorama render --no-cache` in a child process. *Largest process* is the kernel's peak "
-        "RSS of the biggest single process in the render's tree (os.wait4); *tree* is the summed RSS "
+        "RSS (VmHWM, read from /proc while it runs) of the biggest single process in the render's tree; *tree* is the summed RSS "
         "of Python and the ffmpeg encoder sampled every 0.25 s; the last three columns are that sum "
         "while frames are rendered and encoded (first 10 % of the stage skipped), and its drift from "
         "the first to the last tenth of the stage.",

@@ -15,6 +15,8 @@ import numpy as np
 SR = 16000
 HOP = 160          # 10 ms
 N_FFT = 512        # 32 ms
+YIN_FRAME = 1024   # 64 ms: two periods of a 70 Hz voice
+BLOCK_FRAMES = 3000  # frames computed at once (30 s)
 N_MELS = 40
 N_MFCC = 20
 
@@ -70,35 +72,32 @@ def _dct_matrix(n_in: int = N_MELS, n_out: int = N_MFCC) -> np.ndarray:
     return m.astype(np.float32)
 
 
-def _yin_f0(x: np.ndarray, sr: int, n: int) -> np.ndarray:
-    """Pitch per frame in semitones re 55 Hz (nan if unvoiced), via librosa's pyin-free YIN."""
+def _yin_f0(padded: np.ndarray, sr: int, first: int, stop: int) -> np.ndarray:
+    """Pitch (Hz, nan if unvoiced) of frames [first, stop) by YIN.
+
+    ``padded`` is the recording with half a YIN frame of zeros on each side,
+    so frame t covers padded[t*HOP : t*HOP + 1024], exactly as librosa's
+    centred call would; taking frames in blocks gives the same answer with
+    memory bounded by the block, not by the narration.
+    """
     import librosa
 
-    if len(x) < 1024:
-        x = np.pad(x, (0, 1024 - len(x)))
-    f0 = librosa.yin(x, fmin=70, fmax=500, sr=sr, frame_length=1024, hop_length=HOP,
-                     trough_threshold=0.1, center=True)
-    f0 = np.asarray(f0, np.float32)[:n]
-    if len(f0) < n:
-        f0 = np.pad(f0, (0, n - len(f0)), constant_values=np.nan)
+    seg = padded[first * HOP: (stop - 1) * HOP + YIN_FRAME]
+    f0 = librosa.yin(seg, fmin=70, fmax=500, sr=sr, frame_length=YIN_FRAME, hop_length=HOP,
+                     trough_threshold=0.1, center=False)
+    f0 = np.asarray(f0, np.float32)[: stop - first]
+    if len(f0) < stop - first:
+        f0 = np.pad(f0, (0, stop - first - len(f0)), constant_values=np.nan)
     return f0
 
 
-def frame_features(samples: np.ndarray, sr: int = SR) -> FrameFeatures:
-    """All 100 Hz frame descriptors of a 16 kHz mono recording."""
-    x = np.asarray(samples, np.float32)
-    if sr != SR:
-        raise ValueError("frame_features expects 16 kHz audio")
+def _spectral_block(raw: np.ndarray) -> list[np.ndarray]:
+    """Per-frame spectral descriptors of a block of raw (unwindowed) frames."""
     pad = N_FFT // 2
-    xp = np.pad(x, (pad, pad), mode="reflect" if len(x) > pad else "constant")
-    n = max(1, 1 + (len(xp) - N_FFT) // HOP)
-    idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n)[:, None]
-    raw = xp[idx]
     frames = raw * np.hanning(N_FFT).astype(np.float32)[None, :]
     power = (np.abs(np.fft.rfft(frames, axis=1)) ** 2).astype(np.float32) + 1e-10
-    freqs = np.fft.rfftfreq(N_FFT, 1 / sr).astype(np.float32)
-    mel = power @ _mel_filters().T
-    logmel = 10 * np.log10(mel + 1e-10)
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SR).astype(np.float32)
+    logmel = 10 * np.log10(power @ _mel_filters().T + 1e-10)
     mfcc = logmel @ _dct_matrix().T
     rms_db = 10 * np.log10(np.mean(raw[:, pad // 2: pad // 2 + 400] ** 2, axis=1) + 1e-10)
     total = power.sum(1)
@@ -108,7 +107,30 @@ def frame_features(samples: np.ndarray, sr: int = SR) -> FrameFeatures:
     flat = (np.mean(np.log(power), 1) - np.log(np.mean(power, 1))) / np.log(10)
     sign = np.signbit(raw[:, pad // 2: pad // 2 + 400])
     zcr = np.mean(sign[:, 1:] != sign[:, :-1], axis=1)
-    f0 = _yin_f0(x, sr, n)
+    return [a.astype(np.float32) for a in (logmel, mfcc, rms_db, centroid, rolloff, flat, zcr)]
+
+
+def frame_features(samples: np.ndarray, sr: int = SR, block: int = BLOCK_FRAMES) -> FrameFeatures:
+    """All 100 Hz frame descriptors of a 16 kHz mono recording.
+
+    Computed ``block`` frames at a time (30 s by default): a whole 10-minute
+    narration framed at once took over 2 GB.
+    """
+    x = np.asarray(samples, np.float32)
+    if sr != SR:
+        raise ValueError("frame_features expects 16 kHz audio")
+    pad = N_FFT // 2
+    xp = np.pad(x, (pad, pad), mode="reflect" if len(x) > pad else "constant")
+    n = max(1, 1 + (len(xp) - N_FFT) // HOP)
+    xy = x if len(x) >= YIN_FRAME else np.pad(x, (0, YIN_FRAME - len(x)))
+    xy = np.pad(xy, (YIN_FRAME // 2, YIN_FRAME // 2))
+    cols: list[list[np.ndarray]] = [[] for _ in range(8)]
+    for first in range(0, n, block):
+        stop = min(n, first + block)
+        idx = np.arange(N_FFT)[None, :] + HOP * np.arange(first, stop)[:, None]
+        for col, arr in zip(cols, _spectral_block(xp[idx]) + [_yin_f0(xy, sr, first, stop)]):
+            col.append(arr)
+    logmel, mfcc, rms_db, centroid, rolloff, flat, zcr, f0 = (np.concatenate(c) for c in cols)
     # YIN answers everywhere; keep frames that are loud enough and tonal.
     loud = rms_db > (np.percentile(rms_db, 95) - 30.0)
     tonal = flat < -1.2

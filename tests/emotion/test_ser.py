@@ -63,3 +63,18 @@ def test_sliding_windows_on_held_out_clip():
     assert win.arousal[speechy].mean() > 0.2          # angry: high arousal
     silent = win.speech < 0.1
     assert (win.confidence[silent] == 0).all()
+
+
+def test_frame_features_in_blocks_equal_the_whole_recording(sample_audio):
+    """Long narrations are framed 30 s at a time; the blocks must not change a value."""
+    from core.emotion.ser_features import frame_features
+    from core.io.audio import load_audio
+
+    x = load_audio(sample_audio).samples[: 16000 * 6]
+    whole = frame_features(x, block=10**9)
+    blocks = frame_features(x, block=137)   # odd size: block edges fall everywhere
+    for name in whole.__dataclass_fields__:
+        a, b = getattr(whole, name), getattr(blocks, name)
+        assert a.shape == b.shape, name
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3, equal_nan=True, err_msg=name)
+    assert np.isfinite(whole.f0).sum() > 100   # the speech is voiced: YIN found pitch
