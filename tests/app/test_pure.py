@@ -92,3 +92,18 @@ def test_painting_does_not_drain_none_references(qapp):
         p.drawLine(0, 0, 40, 40)
         p.end()
     assert sys.getrefcount(None) - before > -100
+
+
+def test_task_callbacks_stop_once_their_window_is_deleted():
+    """A result queued for a window that has since closed must not call into it."""
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from app.workers import while_alive
+
+    owner, calls = QObject(), []
+    slot = while_alive(owner, lambda *a: calls.append(a))
+    slot(1, "a")
+    shiboken6.delete(owner)
+    slot(2, "b")
+    assert calls == [(1, "a")]
