@@ -181,9 +181,9 @@ def _reuse_rest_mouth(img: np.ndarray, rest: np.ndarray, dst: np.ndarray, src: n
     up_idx = [78] + L.UPPER_LIP_INNER + [308]
     lo_idx = [78] + L.LOWER_LIP_INNER + [308]
     top_s, bot_s = _lip_curve(src, up_idx, xs), _lip_curve(src, lo_idx, xs)
-    split = _bite_line(rest, top_s, bot_s, xs)
     out = img.copy()
-    for idx, lo_bound, hi_bound in ((up_idx, top_s, split), (lo_idx, split, bot_s)):
+    for idx, lo_bound, hi_bound in ((up_idx, top_s, (top_s + bot_s) / 2),
+                                    (lo_idx, (top_s + bot_s) / 2, bot_s)):
         d = dst[idx, :2] - src[idx, :2]
         order = np.argsort(dst[idx, 0])
         dx = np.interp(xs, dst[idx, 0][order], d[order, 0])
@@ -194,33 +194,6 @@ def _reuse_rest_mouth(img: np.ndarray, rest: np.ndarray, dst: np.ndarray, src: n
         sample = cv2.remap(rest, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         out[valid] = sample[valid]
     return out
-
-
-def _bite_line(rest: np.ndarray, top: np.ndarray, bot: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Where the portrait's upper teeth end and the lower begin, across the mouth.
-
-    In a grin the upper teeth fill most of the opening; splitting at the
-    midpoint would send their lower edge down with the jaw as a white streak
-    across the new cavity. The bite line is the darkest row of the opening's
-    brightness profile averaged over its middle columns (averaging hides the
-    dark gaps between single teeth), as one fraction of the opening for all
-    columns; the midpoint when the profile is flat (no teeth to split).
-    """
-    import cv2
-
-    h, w = rest.shape[:2]
-    lum = rest[..., :3].astype(np.float32).mean(-1) if rest.ndim == 3 else rest.astype(np.float32)
-    gap = np.maximum(bot - top, 0.0)
-    half = max((xs[-1] - xs[0]) / 2, 1.0)
-    mid_cols = np.abs(xs - (xs[0] + xs[-1]) / 2) < 0.6 * half
-    if mid_cols.sum() < 2:
-        return top + gap * 0.5
-    fr = np.linspace(0.15, 0.9, 16)
-    yy = top[None, mid_cols] + gap[None, mid_cols] * fr[:, None]
-    xx = np.broadcast_to(np.clip(xs[mid_cols] - 0.5, 0, w - 1)[None, :], yy.shape).astype(np.float32)
-    prof = cv2.remap(lum, xx, np.clip(yy - 0.5, 0, h - 1).astype(np.float32), cv2.INTER_LINEAR).mean(1)
-    f = float(fr[np.argmin(prof)]) if prof.max() - prof.min() > 20 else 0.5
-    return top + gap * f
 
 
 def smooth_contour(poly: np.ndarray, per_edge: int = 4) -> np.ndarray:
