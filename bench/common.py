@@ -27,7 +27,6 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
 SAMPLE = REPO / "resources" / "sample"
 HISTORY = REPO / "bench" / "history.jsonl"
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 # sections finished in this process (run_all fills it): later sections may quote earlier ones
 RESULTS: dict[str, dict] = {}
 
@@ -160,44 +159,28 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def _tree_pids(pid: int) -> list[int]:
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(summed RSS, largest VmHWM) over ``pid`` and its descendants, from /proc.
+
+    The high-water mark is read here, while the tree runs, because a child's
+    rusage is no good: a child that the (large) test or bench process forks
+    carries the parent's high-water mark through exec.
+    """
     kids = _children_map()
-    pids, todo = [], [pid]
+    rss = hwm = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
-        pids.append(p)
         todo += kids.get(p, [])
-    return pids
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Summed resident memory of ``pid`` and all its descendants, from /proc."""
-    total = 0
-    for p in _tree_pids(pid):
-        try:
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE_KB
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / 1024
-
-
-def largest_hwm_mb(pid: int) -> float:
-    """The largest kernel high-water RSS (VmHWM) among ``pid`` and its descendants.
-
-    Read from /proc while the tree runs, because the rusage of a child is no
-    good here: a child that the (large) test or bench process forks carries
-    the parent's high-water mark through exec.
-    """
-    best = 0
-    for p in _tree_pids(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    best = max(best, int(line.split()[1]))
-                    break
+                    hwm = max(hwm, int(line.split()[1]))
+                elif line.startswith("VmRSS:"):
+                    rss += int(line.split()[1])
         except (OSError, IndexError, ValueError):
             pass
-    return best / 1024
+    return rss / 1024, hwm / 1024
 
 
 def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
@@ -212,8 +195,9 @@ def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
 
         def sample() -> None:
             while not done.is_set():
-                series.append((time.perf_counter() - t0, tree_rss_mb(proc.pid)))
-                hwm[0] = max(hwm[0], largest_hwm_mb(proc.pid))
+                rss, peak = tree_memory_mb(proc.pid)
+                series.append((time.perf_counter() - t0, rss))
+                hwm[0] = max(hwm[0], peak)
                 done.wait(interval)
 
         def kill_late() -> None:
@@ -228,7 +212,7 @@ def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
         # wait without reaping, so the last high-water marks can still be read
         os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
         done.set()
-        hwm[0] = max(hwm[0], largest_hwm_mb(proc.pid))
+        hwm[0] = max(hwm[0], tree_memory_mb(proc.pid)[1])
         _, status = os.waitpid(proc.pid, 0)
         wall = time.perf_counter() - t0
         for t in threads:
