@@ -43,6 +43,7 @@ class MouthLook:
     teeth: np.ndarray     # RGB of (visible or assumed) teeth
     lum: float            # overall brightness relative to a mid-lit face
     rest_gap: float       # portrait's own inner-lip gap in pixels (median)
+    bite: float = 1.0     # how far down the opening the portrait's upper teeth reach (0..1)
 
 
 def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> MouthLook:
@@ -76,7 +77,8 @@ def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> Mout
     if image.ndim == 3 and np.ptp(image[..., :3].reshape(-1, 3)[::97].astype(int), axis=1).max() < 8:
         pass  # black and white: colours are grey already
     _ = cv2
-    return MouthLook(lip=lip, teeth=teeth, lum=lum, rest_gap=gap)
+    bite = _bite_fraction(image, pts, xs) if gap > 2 else 1.0
+    return MouthLook(lip=lip, teeth=teeth, lum=lum, rest_gap=gap, bite=bite)
 
 
 def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: float,
@@ -164,7 +166,7 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     img = img * (1 - lo_m[..., None]) + teeth * 0.72 * lo_m[..., None]
 
     if rest_image is not None and look.rest_gap > 0.02 * scale:
-        img = _reuse_rest_mouth(img, rest_image, dst, src, xs, ys, x0, y0)
+        img = _reuse_rest_mouth(img, rest_image, dst, src, xs, ys, look.bite)
     # the lips cast a thin shadow on the inside
     rim = np.clip(np.minimum(ys - top, bot - ys) / 1.5, 0, 1)
     img = img * (0.7 + 0.3 * rim[..., None])
@@ -174,26 +176,69 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
 
 
 def _reuse_rest_mouth(img: np.ndarray, rest: np.ndarray, dst: np.ndarray, src: np.ndarray,
-                      xs: np.ndarray, ys: np.ndarray, x0: int, y0: int) -> np.ndarray:
-    """Carry the rest opening's upper half with the upper lip, lower with the lower."""
+                      xs: np.ndarray, ys: np.ndarray, bite: float) -> np.ndarray:
+    """Carry the rest opening's upper teeth with the upper lip, its lower row with the lower.
+
+    Each output column samples the rest image at the column the lip moved
+    from, and the upper/lower limits are read at that source column too: with
+    a turned head the lips shift sideways, and limits read at the output
+    column would cut the teeth on a slant and pull in the lip's edge.
+    """
     import cv2
 
     up_idx = [78] + L.UPPER_LIP_INNER + [308]
     lo_idx = [78] + L.LOWER_LIP_INNER + [308]
-    top_s, bot_s = _lip_curve(src, up_idx, xs), _lip_curve(src, lo_idx, xs)
+    left, right = src[78, 0] + 1.0, src[308, 0] - 1.0
     out = img.copy()
-    for idx, lo_bound, hi_bound in ((up_idx, top_s, (top_s + bot_s) / 2),
-                                    (lo_idx, (top_s + bot_s) / 2, bot_s)):
+    for part, idx in enumerate((up_idx, lo_idx)):
         d = dst[idx, :2] - src[idx, :2]
         order = np.argsort(dst[idx, 0])
         dx = np.interp(xs, dst[idx, 0][order], d[order, 0])
         dy = np.interp(xs, dst[idx, 0][order], d[order, 1])
-        sx = np.broadcast_to(xs[None, :] - dx[None, :], (len(ys), len(xs))).astype(np.float32) - 0.5
-        sy = (ys - dy[None, :]).astype(np.float32) - 0.5
-        valid = (sy + 0.5 >= lo_bound[None, :] - 0.5) & (sy + 0.5 <= hi_bound[None, :] + 0.5)
-        sample = cv2.remap(rest, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        col = xs - dx                                              # source column of each output column
+        top_s, bot_s = _lip_curve(src, up_idx, col), _lip_curve(src, lo_idx, col)
+        split = top_s + (bot_s - top_s) * bite
+        # the upper part stops short of the lower lip: the lip's own edge row
+        # would otherwise ride up with the teeth as a thin line in the cavity
+        lo, hi = (top_s, np.minimum(split, bot_s - 1.5)) if part == 0 else (split, bot_s)
+        sx = np.broadcast_to(col[None, :], (len(ys), len(xs))).astype(np.float32) - 0.5
+        sy = (ys - dy[None, :]).astype(np.float32)
+        valid = (sy >= lo[None, :] - 0.5) & (sy <= hi[None, :] + 0.5) & ((col > left) & (col < right))[None, :]
+        sample = cv2.remap(rest, sx, sy - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         out[valid] = sample[valid]
     return out
+
+
+def _bite_fraction(rest: np.ndarray, pts: np.ndarray, xs: np.ndarray) -> float:
+    """How far down the portrait's opening its upper teeth reach (0 upper lip .. 1 lower lip).
+
+    Upper teeth are fixed to the skull, so when the jaw drops they stay with
+    the upper lip; only a lower row, if the portrait shows one, rides down
+    with the lip. The two rows are told apart by a dark bite line with
+    bright teeth above and below it, read from the opening's brightness
+    profile over its middle columns (averaging hides the gaps between single
+    teeth). Without such a valley everything visible is taken as upper teeth.
+    """
+    import cv2
+
+    h, w = rest.shape[:2]
+    lum = rest[..., :3].astype(np.float32).mean(-1) if rest.ndim == 3 else rest.astype(np.float32)
+    top = _lip_curve(pts, [78] + L.UPPER_LIP_INNER + [308], xs)
+    gap = np.maximum(_lip_curve(pts, [78] + L.LOWER_LIP_INNER + [308], xs) - top, 0.0)
+    half = max((xs[-1] - xs[0]) / 2, 1.0)
+    mid_cols = np.abs(xs - (xs[0] + xs[-1]) / 2) < 0.6 * half
+    if mid_cols.sum() < 2:
+        return 1.0
+    fr = np.linspace(0.1, 0.95, 18)
+    yy = top[None, mid_cols] + gap[None, mid_cols] * fr[:, None]
+    xx = np.broadcast_to(np.clip(xs[mid_cols] - 0.5, 0, w - 1)[None, :], yy.shape).astype(np.float32)
+    prof = cv2.remap(lum, xx, np.clip(yy - 0.5, 0, h - 1).astype(np.float32), cv2.INTER_LINEAR).mean(1)
+    best, depth = 1.0, 20.0
+    for i in range(2, len(fr) - 2):
+        d = min(prof[:i].max(), prof[i + 1:].max()) - prof[i]
+        if d > depth:
+            best, depth = float(fr[i]), d
+    return best
 
 
 def smooth_contour(poly: np.ndarray, per_edge: int = 4) -> np.ndarray:
