@@ -58,11 +58,55 @@ def prepare_eyes(src: np.ndarray, pts: np.ndarray) -> tuple[list[EyeModel], np.n
         dist = np.hypot(xx + x0 - c[0], yy + y0 - c[1])
         disc = np.clip(r + 0.5 - dist, 0, 1)
         opening = _poly_mask(poly, (s, s), (x0, y0))
-        patch = src[y0:y0 + s, x0:x0 + s].astype(np.float32)
-        eyes.append(EyeModel(list(contour), list(iris), r, patch, disc * opening, c.copy()))
+        patch, seen = _complete_iris(src[y0:y0 + s, x0:x0 + s].astype(np.float32), disc, opening,
+                                     c - (x0, y0))
+        eyes.append(EyeModel(list(contour), list(iris), r, patch, disc * seen, c.copy()))
         _fill_sclera(no_iris, poly, c, r)
     return eyes, no_iris
 
+
+def _complete_iris(patch: np.ndarray, disc: np.ndarray, opening: np.ndarray,
+                   c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the part of the iris the lids hide, so a widened eye shows a round iris.
+
+    Lids usually cover the top (and often the bottom) of the iris; when a
+    surprised eye opens wider than the portrait's, or the iris moves, that
+    part must appear. An iris is close to radially symmetric, so the hidden
+    pixels take the median colour of the visible iris at the same distance
+    from the centre (pupil, iris, darker rim), read only well inside the
+    opening so lid and lash colours do not leak in; the top half a little
+    darker, as the upper lid shades a real iris. Returns the patch and where the disc has
+    colour (the whole disc when enough of it shows).
+    """
+    import cv2
+
+    s = patch.shape[0]
+    yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
+    rad = np.hypot(xx - c[0], yy - c[1])
+    r = max(float(rad[disc > 0.5].max()) if (disc > 0.5).any() else 0.0, 1.0)
+    core = cv2.erode((opening > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    core &= disc > 0.5
+    if core.sum() < 6:
+        return patch, opening
+    bins = np.minimum((rad / r * 6).astype(int), 5)
+    prof = np.full((6, patch.shape[2]), np.nan, np.float32)
+    for k in range(6):
+        sel = core & (bins == k)
+        if sel.sum() >= 2:
+            prof[k] = np.median(patch[sel], axis=0)
+    have = np.flatnonzero(~np.isnan(prof[:, 0]))
+    for k in range(6):
+        if np.isnan(prof[k, 0]):
+            prof[k] = prof[have[np.argmin(np.abs(have - k))]]
+    # the rim is a darker ring; a lighter reading there is sclera mixed in
+    prof[5] = np.minimum(prof[5], prof[4] * 0.85)
+    inner = cv2.erode(opening.astype(np.float32), np.ones((3, 3), np.uint8))   # lid shadow rows count as hidden
+    hidden = (disc > 0) & (inner < 0.999)
+    out = patch.copy()
+    filled = prof[bins] * np.where(yy < c[1], 0.88, 1.0)[..., None]   # the upper lid shades the top
+    w = (1 - inner)[..., None]
+    out[hidden] = (patch * (1 - w) + filled * w)[hidden]
+    return out, np.ones_like(opening)
 
 def _fill_sclera(img: np.ndarray, poly: np.ndarray, c: np.ndarray, r: float) -> None:
     """Replace the iris disc inside the opening, row by row, with the sclera beside it."""

@@ -82,6 +82,7 @@ class MeshRenderer:
         self.fields_px = np.einsum("unk,kd->und", fields, frame.axes * frame.scale).astype(np.float32)
         self.jaw_i, self.close_i = UNIT_NAMES.index("jaw_open"), UNIT_NAMES.index("lip_close")
         self.tongue_i = UNIT_NAMES.index("tongue_show")
+        self.round_i = UNIT_NAMES.index("lip_round")
         face_w = float(np.ptp(pts[L.FACE_OVAL, 0]))
         self.face_w = face_w
         grid = max(16, n // self.settings.grid_div)
@@ -253,7 +254,8 @@ class MeshRenderer:
         if max(shut) > 0:
             paint_closed_lids(out, moved, self.rest, tuple(s * s * (3 - 2 * s) for s in shut), self.lash)
         tongue = float(weights[self.tongue_i])
-        paint_mouth(out, moved, self.rest[:, :2], self.face_scale, self.look, tongue, self.src)
+        paint_mouth(out, moved, self.rest[:, :2], self.face_scale, self.look, tongue, self.src,
+                    rounding=float(weights[self.round_i]))
         if disp is not None:
             self._over_background(out, fx, fy, inv)
         return out

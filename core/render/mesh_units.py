@@ -294,6 +294,11 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
     fields["lip_press"] = field(drv, above_nose | EYE_RING, 0.35)
 
     for name in UNIT_NAMES:
+        if name == "upper_lid_raise":
+            # the eyeball does not move when the lid lifts off it: the iris
+            # stays and white shows above it (the surprised stare)
+            fields[name][L.RIGHT_IRIS + L.LEFT_IRIS] = 0.0
+            continue
         _irises_follow_lids(c, fields[name])
     stack = np.stack([fields[name] for name in UNIT_NAMES]).astype(np.float32)
     return f, stack

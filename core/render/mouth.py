@@ -18,6 +18,7 @@ import numpy as np
 from core.face import landmarks as L
 
 SS = 4  # sub-pixel precision for polygon filling (cv2 shift bits = 2)
+TEETH_HIDDEN_BY_ROUNDING = 0.8  # share of the painted teeth height the lips cover at lip_round = 1
 
 
 def _poly_mask(poly: np.ndarray, x0: int, y0: int, w: int, h: int) -> np.ndarray:
@@ -83,7 +84,7 @@ def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> Mout
 
 def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: float,
                 look: MouthLook, tongue: float = 0.0,
-                rest_image: np.ndarray | None = None) -> None:
+                rest_image: np.ndarray | None = None, rounding: float = 0.0) -> None:
     """Paint the interior in place. dst/src: (478, 2) moved/rest landmarks.
 
     Opening wider than the portrait: a cavity shaded darker towards the back
@@ -147,7 +148,9 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
 
     # teeth: upper row hangs from the upper lip, lower row shows when wide open
     mouth_w = 2 * half
-    tooth_h = min(0.055 * scale, 0.6 * float(np.max(gap)))
+    # rounded lips (an "O") push forward over the teeth: less of them shows
+    hide = float(np.clip(rounding, 0, 1)) * TEETH_HIDDEN_BY_ROUNDING
+    tooth_h = min(0.055 * scale, 0.6 * float(np.max(gap))) * (1 - hide)
     inc_w = 0.13 * mouth_w                                     # central incisor width
     bounds = np.cumsum([0, 1.0, 0.8, 0.72, 0.7, 0.66, 0.62]) * inc_w
     dxs = np.abs(xs[None, :] - cx)
@@ -161,7 +164,7 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     t_shade = (1 - 0.55 * across ** 2) * sep * vert
     teeth = look.teeth[None, None] * t_shade[..., None]
     img = img * (1 - up_m[..., None]) + teeth * up_m[..., None]
-    low_h = np.clip((gap - 0.11 * scale) * 0.45, 0, 0.04 * scale)
+    low_h = np.clip((gap - 0.11 * scale) * 0.45, 0, 0.04 * scale) * (1 - hide)
     lo_m = np.clip(ys - (bot - low_h) + 0.5, 0, 1) * (low_h > 0.8) * np.clip(1 - across ** 4 * 1.6, 0, 1)
     img = img * (1 - lo_m[..., None]) + teeth * 0.72 * lo_m[..., None]
 
