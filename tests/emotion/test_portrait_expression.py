@@ -74,3 +74,24 @@ def test_forced_emotion_reads_as_intended_on_dev_portrait(dev_reader, emotion, f
     r = dev_reader.read_motion(steady_motion(emotion, pe), frames=[6])
     assert r.top == fer, r.mean_probs
     assert r.identity < 0.4
+
+
+@pytest.fixture(scope="module")
+def mead_reader(tmp_path_factory):
+    from core.emotion.measure import FaceReader
+    from core.io.image import save_png
+
+    png = tmp_path_factory.mktemp("mead") / "M030_neutral_40.png"
+    save_png(png, _frame(shared("emotion_faces", "M030_front_neutral_level1_001.mp4")))
+    return FaceReader(png)
+
+
+def test_forced_surprise_reads_as_surprise_on_a_neutral_mead_face(mead_reader):
+    from core.emotion.fusion import portrait_expression
+    from core.emotion.measure import steady_motion
+
+    pts = mead_reader.rig.landmarks[:, :2]
+    pe = portrait_expression(mead_reader.rig.image, (*pts.min(0), *pts.max(0)))
+    r = mead_reader.read_motion(steady_motion("surprised", pe), frames=[6])
+    assert r.top == "surprise", r.mean_probs
+    assert r.identity < 0.4
