@@ -52,26 +52,35 @@ def _portraits(work: Path) -> dict[str, Path]:
 
 def presets(out_dir: Path | None = None) -> list[dict]:
     from bench.common import SHARED_DATA
-    from core.emotion.measure import TO_FER, FaceReader
-    from core.io.image import save_png
+    from core.emotion.measure import FaceReader
 
     audio = SHARED_DATA / "emotion_speech" / "ravdess" / "Actor_19" / "03-01-01-01-01-01-19.flac"
     rows = []
-    work = Path(tempfile.mkdtemp(prefix="emotion-portraits-"))
-    for name, path in _portraits(work).items():
-        if not path.exists() or not audio.exists():
-            continue
-        fr = FaceReader(path)
-        for emo in EMOTIONS:
-            tracks = fr.motion(audio, "Kids are talking by the door.", emo)
-            r = fr.read_motion(tracks.motion, step=3)
-            want = TO_FER[emo]
-            rows.append({"portrait": name, "emotion": emo, "top": r.top,
-                         "p_intended": None if want is None else r.mean_probs[want],
-                         "identity": r.identity, "ok": want is not None and r.top == want,
-                         "probs": r.mean_probs})
-            if out_dir is not None and r.png is not None:
-                save_png(Path(out_dir) / f"emotion_{name.split()[0]}_{emo}.png", r.png)
+    with tempfile.TemporaryDirectory(prefix="emotion-portraits-") as work:
+        for name, path in _portraits(Path(work)).items():
+            if not path.exists() or not audio.exists():
+                continue
+            rows += _forced_rows(FaceReader(path), name, audio, out_dir)
+    return rows
+
+
+def _forced_rows(fr, name: str, audio: Path, out_dir: Path | None) -> list[dict]:
+    """Every class forced on one portrait, read by fer and the identity embedder."""
+    from core.emotion.measure import TO_FER
+    from core.io.image import save_png
+
+    rows = []
+    short = name.split()[0]
+    for emo in EMOTIONS:
+        tracks = fr.motion(audio, "Kids are talking by the door.", emo)
+        r = fr.read_motion(tracks.motion, step=3)
+        want = TO_FER[emo]
+        rows.append({"portrait": name, "key": short, "emotion": emo, "top": r.top,
+                     "p_intended": None if want is None else r.mean_probs[want],
+                     "identity": r.identity, "ok": want is not None and r.top == want,
+                     "probs": r.mean_probs})
+        if out_dir is not None and r.png is not None:
+            save_png(Path(out_dir) / f"emotion_{short}_{emo}.png", r.png)
     return rows
 
 
@@ -119,13 +128,13 @@ def run(out_dir: Path) -> dict:
         lines.append(f"| {r['portrait']} | {r['emotion']} | {r['top']} | {p} | "
                      f"{r['identity']:.3f} | {'yes' if r['ok'] else 'no'} |")
         if r["p_intended"] is not None:
-            figures[f"p_{r['portrait']}_{r['emotion']}"] = round(r["p_intended"], 4)
-        figures[f"id_{r['portrait']}_{r['emotion']}"] = round(r["identity"], 4)
+            figures[f"p_{r['key']}_{r['emotion']}"] = round(r["p_intended"], 4)
+        figures[f"id_{r['key']}_{r['emotion']}"] = round(r["identity"], 4)
     names = list(dict.fromkeys(r["portrait"] for r in rows))
     lines += ["", "Intended class on top, per class over the portraits:", "",
               "| emotion | portraits where fer's top class is the intended one |", "|---|---|"]
     for emo in EMOTIONS:
-        hits = [r["portrait"].split()[0] for r in rows if r["emotion"] == emo and r["ok"]]
+        hits = [r["key"] for r in rows if r["emotion"] == emo and r["ok"]]
         if any(r["emotion"] == emo and r["p_intended"] is not None for r in rows):
             lines.append(f"| {emo} | {len(hits)}/{len(names)}{': ' + ', '.join(hits) if hits else ''} |")
             figures[f"on_top_{emo}"] = len(hits)

@@ -75,8 +75,8 @@ def _complete_iris(patch: np.ndarray, disc: np.ndarray, opening: np.ndarray,
     pixels take the median colour of the visible iris at the same distance
     from the centre (pupil, iris, darker rim), read only well inside the
     opening so lid and lash colours do not leak in; the top half a little
-    darker, as the upper lid shades a real iris. Returns the patch and where the disc has
-    colour (the whole disc when enough of it shows).
+    darker, as the upper lid shades a real iris. Returns the patch and where
+    the disc has colour (the whole disc when enough of it shows).
     """
     import cv2
 
@@ -107,6 +107,7 @@ def _complete_iris(patch: np.ndarray, disc: np.ndarray, opening: np.ndarray,
     w = (1 - inner)[..., None]
     out[hidden] = (patch * (1 - w) + filled * w)[hidden]
     return out, np.ones_like(opening)
+
 
 def _fill_sclera(img: np.ndarray, poly: np.ndarray, c: np.ndarray, r: float) -> None:
     """Replace the iris disc inside the opening, row by row, with the sclera beside it."""
