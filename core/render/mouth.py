@@ -18,6 +18,9 @@ import numpy as np
 from core.face import landmarks as L
 
 SS = 4  # sub-pixel precision for polygon filling (cv2 shift bits = 2)
+# inner-lip curves from corner to corner (78 and 308 are the inner corners)
+UPPER_INNER = [78] + L.UPPER_LIP_INNER + [308]
+LOWER_INNER = [78] + L.LOWER_LIP_INNER + [308]
 TEETH_HIDDEN_BY_ROUNDING = 0.8  # share of the painted teeth height the lips cover at lip_round = 1
 
 
@@ -62,8 +65,7 @@ def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> Mout
     lip = np.median(image[mid[:, 1], mid[:, 0]].astype(np.float32), axis=0)
     lum = float(np.clip(np.mean(skin_rgb) / 170.0, 0.3, 1.35))
     xs = np.linspace(pts[78, 0], pts[308, 0], 24)
-    gap = float(np.median(_lip_curve(pts, [78] + L.LOWER_LIP_INNER + [308], xs)
-                          - _lip_curve(pts, [78] + L.UPPER_LIP_INNER + [308], xs)))
+    gap = float(np.median(_lip_curve(pts, LOWER_INNER, xs) - _lip_curve(pts, UPPER_INNER, xs)))
     teeth = np.array([222, 214, 200], np.float32) * min(lum, 1.1)
     if gap > 2:
         m = _poly_mask(smooth_contour(pts[L.LIPS_INNER, :2]), 0, 0, w, h) > 0.9
@@ -107,7 +109,7 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     bw, bh = x1 - x0, y1 - y0
     xs = np.arange(x0, x1) + 0.5
     ys = (np.arange(y0, y1) + 0.5)[:, None]
-    up_idx, lo_idx = [78] + L.UPPER_LIP_INNER + [308], [78] + L.LOWER_LIP_INNER + [308]
+    up_idx, lo_idx = UPPER_INNER, LOWER_INNER
     top = _lip_curve(dst, up_idx, xs)[None, :]
     bot = _lip_curve(dst, lo_idx, xs)[None, :]
     gap = bot - top
@@ -189,8 +191,7 @@ def _reuse_rest_mouth(img: np.ndarray, rest: np.ndarray, dst: np.ndarray, src: n
     """
     import cv2
 
-    up_idx = [78] + L.UPPER_LIP_INNER + [308]
-    lo_idx = [78] + L.LOWER_LIP_INNER + [308]
+    up_idx, lo_idx = UPPER_INNER, LOWER_INNER
     left, right = src[78, 0] + 1.0, src[308, 0] - 1.0
     out = img.copy()
     for part, idx in enumerate((up_idx, lo_idx)):
@@ -226,8 +227,8 @@ def _bite_fraction(rest: np.ndarray, pts: np.ndarray, xs: np.ndarray) -> float:
 
     h, w = rest.shape[:2]
     lum = rest[..., :3].astype(np.float32).mean(-1) if rest.ndim == 3 else rest.astype(np.float32)
-    top = _lip_curve(pts, [78] + L.UPPER_LIP_INNER + [308], xs)
-    gap = np.maximum(_lip_curve(pts, [78] + L.LOWER_LIP_INNER + [308], xs) - top, 0.0)
+    top = _lip_curve(pts, UPPER_INNER, xs)
+    gap = np.maximum(_lip_curve(pts, LOWER_INNER, xs) - top, 0.0)
     half = max((xs[-1] - xs[0]) / 2, 1.0)
     mid_cols = np.abs(xs - (xs[0] + xs[-1]) / 2) < 0.6 * half
     if mid_cols.sum() < 2:

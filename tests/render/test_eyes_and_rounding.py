@@ -12,7 +12,7 @@ from core.face.rig import load_rig
 from core.motion.units import UNIT_NAMES
 from core.render.eyes import _complete_iris
 from core.render.mesh import MeshRenderer
-from core.render.mouth import _lip_curve
+from core.render.mouth import LOWER_INNER, UPPER_INNER, _lip_curve
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +59,8 @@ def _bright_in_lower_third(r: MeshRenderer, w: np.ndarray) -> float:
     img = r.render_crop(w, still, zero).astype(np.float32).mean(-1)
     pts = r.moved_landmarks(w, still, zero)
     xs = np.linspace(pts[78, 0] + 4, pts[308, 0] - 4, 30)
-    top = _lip_curve(pts, [78] + L.UPPER_LIP_INNER + [308], xs)
-    bot = _lip_curve(pts, [78] + L.LOWER_LIP_INNER + [308], xs)
+    top = _lip_curve(pts, UPPER_INNER, xs)
+    bot = _lip_curve(pts, LOWER_INNER, xs)
     rows = bot[None, :] - (bot - top)[None, :] * np.linspace(0.08, 0.3, 5)[:, None]
     return float((img[np.round(rows).astype(int), np.round(xs).astype(int)[None, :]] > 120).mean())
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.face import landmarks as L
 from core.face.rig import load_rig
 from core.motion.units import UNIT_NAMES
 from core.render.mesh import MeshRenderer
+from core.render.mouth import LOWER_INNER as LO
+from core.render.mouth import UPPER_INNER as UP
 from core.render.mouth import _bite_fraction, _lip_curve
-
-UP = [78] + L.UPPER_LIP_INNER + [308]
-LO = [78] + L.LOWER_LIP_INNER + [308]
 
 
 @pytest.fixture(scope="module")
