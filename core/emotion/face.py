@@ -70,7 +70,18 @@ ANTAGONISTS: dict[str, dict[str, float]] = {
     "brow_outer_up": {"brow_lower": 0.4},
     "upper_lid_raise": {"lid_tighten": 0.6},
     "jaw_open": {"lip_close": 0.8},
+    "expr_happy": {"expr_sad": 0.7},
+    "expr_sad": {"expr_happy": 0.5},
+    "expr_angry": {"expr_happy": 0.3},
+    "expr_surprised": {"expr_angry": 0.3},
 }
+# Each class also drives its learned whole-face unit (shape + skin ratio
+# learned from MEAD actors, core/render/appearance.py) at this amplitude,
+# and its hand-built FACS units at FACS_SHARE of the amplitudes above (the
+# learned shape already carries most of that motion).
+EXPRESSION_UNITS: dict[str, float] = {"happy": 1.0, "sad": 1.0, "angry": 1.0, "surprised": 1.0,
+                                      "fearful": 1.0, "disgusted": 1.0}
+FACS_SHARE = 0.5
 PORTRAIT_FLOOR = 0.15    # fer probabilities below this are noise, not an expression
 COUNTER_GAIN = 1.0
 PROTO_PATH = Path(__file__).resolve().parent / "face_prototypes.json"
@@ -87,8 +98,11 @@ def prototypes() -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for emo, units in DEFAULTS.items():
         m = measured.get(emo, {})
-        out[emo] = {u: round(float(np.clip(max(d, float(m.get(u, 0.0))), 0, 1)), 4)
+        share = FACS_SHARE if emo in EXPRESSION_UNITS else 1.0
+        out[emo] = {u: round(float(np.clip(share * max(d, float(m.get(u, 0.0))), 0, 1)), 4)
                     for u, d in units.items()}
+        if emo in EXPRESSION_UNITS:
+            out[emo][f"expr_{emo}"] = EXPRESSION_UNITS[emo]
         for u, v in EXTRA_MOUTH.get(emo, {}).items():
             out[emo][u] = max(out[emo].get(u, 0.0), v)
     return out

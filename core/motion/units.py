@@ -37,6 +37,14 @@ UNITS: dict[str, tuple[str, str]] = {
     # appended later: one eye alone (the subject's own left/right)
     "wink_left": ("au", "AU46 left eye closes alone (wink)"),
     "wink_right": ("au", "AU46 right eye closes alone (wink)"),
+    # appended later: whole-face expressions learned from real actors (MEAD,
+    # level 3): a landmark shape and a skin ratio map each (core/render/appearance.py)
+    "expr_happy": ("expr", "learned happy face: smile, cheek bulge, crow's feet"),
+    "expr_sad": ("expr", "learned sad face: inner brows up, corners and chin"),
+    "expr_angry": ("expr", "learned angry face: lowered brows, glabella furrow"),
+    "expr_surprised": ("expr", "learned surprised face: raised brows, forehead lines"),
+    "expr_fearful": ("expr", "learned fearful face: raised drawn brows, wide eyes"),
+    "expr_disgusted": ("expr", "learned disgusted face: nose wrinkle, raised upper lip"),
 }
 
 UNIT_NAMES: list[str] = list(UNITS)

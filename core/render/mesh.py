@@ -21,6 +21,7 @@ from core.face import landmarks as L
 from core.face.rig import FaceRig, extract_square
 from core.motion.units import UNIT_NAMES
 from core.progress import CancelToken, Progress
+from core.render.appearance import ExpressionAppearance, expression_fields
 from core.render.base import RenderConditioning
 from core.render.mesh_units import build_unit_fields, combine
 from core.render.eyes import lash_colour, paint_closed_lids, paint_eyes, prepare_eyes
@@ -78,6 +79,7 @@ class MeshRenderer:
         pts[:, 2] = pts[:, 2] * k
         self.rest = pts
         frame, fields = build_unit_fields(pts)
+        fields = expression_fields(fields)
         self.face_scale = frame.scale
         self.fields_px = np.einsum("unk,kd->und", fields, frame.axes * frame.scale).astype(np.float32)
         self.jaw_i, self.close_i = UNIT_NAMES.index("jaw_open"), UNIT_NAMES.index("lip_close")
@@ -107,6 +109,7 @@ class MeshRenderer:
         cheeks = pts[[50, 280, 101, 330], :2].astype(int).clip(0, n - 1)
         self.skin = np.array([self.src[y, x] for x, y in cheeks], np.float32).mean(0)
         self.look = mouth_look(self.src, pts, self.skin)
+        self.appearance = ExpressionAppearance(pts, n)
         self._prepare_output(rig)
         self._prepared = True
 
@@ -241,6 +244,7 @@ class MeshRenderer:
         fx, fy = upsample_field(field, self.n)
         out = cv2.remap(self.src, fx, fy, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         moved = self._posed(p, disp)
+        self.appearance.apply(out, fx, fy, weights, self._face_region(moved))
         g = self._gaze_offset(gaze)
         if self.eyes and (np.any(g != 0) or disp is not None or np.any(weights > 1e-3)):
             centres = [moved[e.iris[0]] + g for e in self.eyes]
@@ -259,6 +263,12 @@ class MeshRenderer:
         if disp is not None:
             self._over_background(out, fx, fy, inv)
         return out
+
+    def _face_region(self, moved: np.ndarray) -> tuple[int, int, int, int]:
+        """Box (x0, y0, x1, y1) around the moved face mesh, a few pixels wide of it."""
+        lo = np.floor(moved[:N_MESH].min(0)).astype(int) - 4
+        hi = np.ceil(moved[:N_MESH].max(0)).astype(int) + 5
+        return max(0, lo[0]), max(0, lo[1]), min(self.n, hi[0]), min(self.n, hi[1])
 
     def _over_background(self, out: np.ndarray, fx: np.ndarray, fy: np.ndarray, inv: np.ndarray) -> None:
         """Where the warp moved the background, show the still plate instead (in place)."""
