@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from core.motion.a2m import BLINK_RATE_RANGE, HEAD_MOTION_RANGE
 from core.project import ExportOptions, render_project
 
 from app.errors import message_for
@@ -143,7 +144,22 @@ class ExportPanel(QWidget):
         out_row = QHBoxLayout()
         out_row.addWidget(self.output, 1)
         out_row.addWidget(browse)
+        # motion settings belong to the project (they change the preview too), not to one export
+        self.head_motion = QDoubleSpinBox()
+        self.head_motion.setRange(*HEAD_MOTION_RANGE)
+        self.head_motion.setSingleStep(0.1)
+        self.head_motion.setDecimals(2)
+        self.head_motion.setToolTip("Head motion from the voice: 0 = still, 1 = natural (a real speaker's "
+                                    "spread), 2 = lively")
+        self.blink_rate = QDoubleSpinBox()
+        self.blink_rate.setRange(*BLINK_RATE_RANGE)
+        self.blink_rate.setSingleStep(1.0)
+        self.blink_rate.setDecimals(1)
+        self.blink_rate.setSuffix(" / min")
+        self.blink_rate.setToolTip("Blinks per minute (real speakers blink 10-25; 0 = never)")
         form = QFormLayout()
+        form.addRow("Head motion", self.head_motion)
+        form.addRow("Blink rate", self.blink_rate)
         form.addRow("Renderer", self.renderer)
         form.addRow("Avatar", self.avatar)
         form.addRow("Render size", self.size)
@@ -185,7 +201,11 @@ class ExportPanel(QWidget):
         self.renderer.currentIndexChanged.connect(self._edited)
         self.avatar.currentIndexChanged.connect(self._edited)
         self.output.editingFinished.connect(self._edited)
-        session.changed.connect(lambda k: self.sync() if k == "export" else None)
+        self.head_motion.valueChanged.connect(
+            lambda v: self.session.edit("head_motion", float(v), "Head motion", merge=1002))
+        self.blink_rate.valueChanged.connect(
+            lambda v: self.session.edit("blink_rate", float(v), "Blink rate", merge=1003))
+        session.changed.connect(lambda k: self.sync() if k in ("export", "head_motion", "blink_rate") else None)
         session.project_loaded.connect(self.sync)
         session.analysis_ready.connect(self._enable)
         session.analysis_cleared.connect(self._enable)
@@ -229,9 +249,12 @@ class ExportPanel(QWidget):
 
     def sync(self) -> None:
         o = self.session.project.export
-        widgets = (self.size, self.max_output, self.fps, self.crf, self.renderer, self.avatar, self.output)
+        widgets = (self.size, self.max_output, self.fps, self.crf, self.renderer, self.avatar, self.output,
+                   self.head_motion, self.blink_rate)
         for w in widgets:
             w.blockSignals(True)
+        self.head_motion.setValue(self.session.project.head_motion)
+        self.blink_rate.setValue(self.session.project.blink_rate)
         self.size.setValue(o.size)
         self.max_output.setValue(o.max_output)
         self.fps.setValue(o.fps)

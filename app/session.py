@@ -32,7 +32,8 @@ from app.workers import Runner, Task, while_alive
 log = logging.getLogger("synchrorama.app")
 
 ANALYSIS_KEYS = {"portrait", "narration", "script", "face"}
-MOTION_KEYS = {"curves", "emotion", "emotion_strength", "scenes", "alignment", "seed"}
+MOTION_KEYS = {"curves", "emotion", "emotion_strength", "scenes", "alignment", "seed", "head_motion",
+               "blink_rate"}
 
 
 @dataclass

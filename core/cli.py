@@ -106,6 +106,11 @@ def configure_render(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, default=25.0)
     p.add_argument("--crf", type=int, default=18, help="x264 quality (lower is better)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--head-motion", type=float, default=1.0, metavar="AMOUNT",
+                   help="head motion from the voice: 0 = still, 1 = natural (a real speaker's spread), "
+                        "up to 2 = lively")
+    p.add_argument("--blink-rate", type=float, default=17.0, metavar="PER_MIN",
+                   help="blinks per minute (default 17; real speakers blink 10-25; 0 = never)")
     p.add_argument("--face", type=int, help="which face when there are several (0 = largest)")
     p.add_argument("--save-tracks", type=Path, help="write every intermediate track as JSON")
     p.add_argument("--load-tracks", type=Path, help="render from saved tracks without re-analysing")
@@ -153,6 +158,7 @@ def run_render(args: argparse.Namespace) -> int:
         raise UserInputError(f"--fps {args.fps} is out of range.", None, "Use 1..120 (25 is typical).")
     if args.output.suffix.lower() != ".mp4":
         raise UserInputError("the output must be an .mp4 file.", args.output, "Name it OUT.mp4.")
+    _check_motion_options(args)
     options: dict = {}
     if args.renderer == "diffusion":
         options = {"avatar": args.avatar, "device": args.device, "seed": args.seed}
@@ -165,6 +171,7 @@ def run_render(args: argparse.Namespace) -> int:
         emotion=args.emotion, emotion_strength=args.emotion_strength,
         emotion_curve=args.emotion_curve, scenes=scenes, renderer=args.renderer,
         renderer_options=options, size=args.size, fps=args.fps, seed=args.seed, face=args.face,
+        head_motion=args.head_motion, blink_rate=args.blink_rate,
         max_output=args.max_output, crf=args.crf, save_tracks=args.save_tracks,
         load_tracks=args.load_tracks, use_cache=not args.no_cache,
     )
@@ -186,6 +193,20 @@ def run_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_motion_options(args: argparse.Namespace) -> None:
+    """--head-motion and --blink-rate ranges, named as the user typed them."""
+    from core.motion.a2m import BLINK_RATE_RANGE, HEAD_MOTION_RANGE
+
+    lo, hi = HEAD_MOTION_RANGE
+    if not lo <= args.head_motion <= hi:
+        raise UserInputError(f"--head-motion {args.head_motion:g} is out of range.", None,
+                             f"Use {lo:g}..{hi:g} (0 = still, 1 = natural, 2 = lively).")
+    lo, hi = BLINK_RATE_RANGE
+    if not lo <= args.blink_rate <= hi:
+        raise UserInputError(f"--blink-rate {args.blink_rate:g} is out of range.", None,
+                             f"Use {lo:g}..{hi:g} blinks per minute (real speakers blink 10-25).")
+
+
 def _run_project(args: argparse.Namespace) -> int:
     """``render --project FILE``: core.project's analysis + the app's edits + its export settings."""
     from core.progress import CancelToken
@@ -197,6 +218,7 @@ def _run_project(args: argparse.Namespace) -> int:
     clash = [f"--{k.replace('_', '-')}" for k in ("image", "audio", "script", "emotion", "emotion_strength",
                                                   "emotion_curve", "scene", "scenes", "renderer", "avatar",
                                                   "size", "max_output", "fps", "crf", "seed", "face",
+                                                  "head_motion", "blink_rate",
                                                   "save_tracks", "load_tracks", "sample_steps", "sampler",
                                                   "emotion_guidance", "text_guidance")
              if getattr(args, k) != getattr(defaults, k)]

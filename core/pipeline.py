@@ -58,6 +58,8 @@ class RenderRequest:
     size: int = 512
     fps: float = 25.0
     seed: int = 0
+    head_motion: float = 1.0            # 0 still, 1 natural, 2 lively (core.motion.a2m)
+    blink_rate: float = 17.0            # blinks per minute at neutral arousal
     face: int | None = None
     max_output: int = 0
     crf: int = 18
@@ -119,6 +121,9 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
     clock = clock or StageClock()
     cancel = cancel or CancelToken()
     req.resolve_sample()
+    from core.motion.a2m import check_motion_settings
+
+    check_motion_settings(req.head_motion, req.blink_rate)  # before any slow stage
     if req.image is None or req.audio is None:
         raise UserInputError("give both --image and --audio (or neither, for the sample).")
     if rig is None:
@@ -153,13 +158,14 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
                         cache, (audio_sha, portrait_sha, req.face), warnings, progress, cancel)
     scenes = SceneTrack(validate_segments(req.scenes, audio.duration))
     motion = clock.run("motion", build_motion, feats, alignment, emotion, scenes, req.fps, n,
-                       req.seed, warnings)
+                       req.seed, warnings, head_motion=req.head_motion, blink_rate=req.blink_rate)
     tracks = Tracks(
         fps=req.fps, duration=audio.duration,
         audio=MediaRef(str(req.audio), audio_sha),
         portrait=MediaRef(str(req.image), portrait_sha),
         alignment=alignment, emotion=emotion, scenes=scenes, motion=motion,
-        settings={"seed": req.seed, "emotion": req.emotion,
+        settings={"seed": req.seed, "emotion": req.emotion, "head_motion": req.head_motion,
+                  "blink_rate": req.blink_rate,
                   "emotion_strength": req.emotion_strength, "face": req.face,
                   "warnings": warnings},
     )
@@ -199,13 +205,15 @@ def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, align
 
 def build_motion(feats: AudioFeatures, alignment: Alignment, emotion: EmotionTrack,
                  scenes: SceneTrack, fps: float, n: int, seed: int,
-                 warnings: list[str] | None = None) -> MotionTrack:
+                 warnings: list[str] | None = None, *, head_motion: float = 1.0,
+                 blink_rate: float = 17.0) -> MotionTrack:
     """A2M, then emotion on the face, then scene cues: the motion to render."""
-    from core.motion.a2m import A2MSettings, audio_to_motion
+    from core.motion.a2m import A2MSettings, audio_to_motion, check_motion_settings
 
+    check_motion_settings(head_motion, blink_rate)
     warnings = warnings if warnings is not None else []
-    motion = audio_to_motion(feats, fps, n, emotion=emotion, settings=A2MSettings(seed=seed),
-                             alignment=alignment)
+    settings = A2MSettings(seed=seed, head_motion=head_motion, blink_rate=blink_rate)
+    motion = audio_to_motion(feats, fps, n, emotion=emotion, settings=settings, alignment=alignment)
     to_face = _optional("core.emotion.face", "emotion_to_motion")
     if to_face is not None:
         to_face(motion, emotion)
@@ -222,6 +230,10 @@ def build_motion(feats: AudioFeatures, alignment: Alignment, emotion: EmotionTra
     if has_phones(alignment):  # the phone path was used (A2MSettings.use_phones defaults on)
         # speech wins at p/b/m: expression and cues must not hold the lips apart there
         enforce_bilabials(motion, alignment.phones)
+    if head_motion == 0:
+        # "still" means still: the head stays as in the photo, without the emotion's
+        # posture or a scene cue's gesture either (the eyes, lids and mouth still move)
+        motion.head[:] = 0.0
     return motion
 
 

@@ -67,6 +67,8 @@ class Project:
     seed: int = 0
     emotion: str = "auto"              # "auto" or a class of tracks.EMOTIONS
     emotion_strength: float = 1.0
+    head_motion: float = 1.0           # 0 still, 1 natural, 2 lively (core.motion.a2m)
+    blink_rate: float = 17.0           # blinks per minute
     curves: dict = field(default_factory=dict)      # core.emotion.curves document, {} = none
     scenes: list[SceneSegment] = field(default_factory=list)
     alignment: Alignment | None = None  # user-edited word timings; None = as analysed
@@ -84,6 +86,7 @@ class Project:
             "script": self.script,
             "face": self.face,
             "seed": self.seed,
+            "motion": {"head_motion": self.head_motion, "blink_rate": self.blink_rate},
             "emotion": {"mode": self.emotion, "strength": self.emotion_strength,
                         "curves": self.curves},
             "scenes": {"segments": [asdict(s) for s in self.scenes]},
@@ -109,6 +112,15 @@ class Project:
 
             parse_curves(curves, path)  # validate now: a bad curve must not surface at render time
         align = d.get("alignment")
+        motion = d.get("motion")
+        motion = {} if motion is None else motion
+        if not isinstance(motion, dict):
+            raise UserInputError("the project's motion settings are not a block of values.", path,
+                                 'Write them as "motion": {"head_motion": 1.0, "blink_rate": 17}.')
+        head, blink = _setting(motion, "head_motion", 1.0, path), _setting(motion, "blink_rate", 17.0, path)
+        from core.motion.a2m import check_motion_settings
+
+        check_motion_settings(head, blink, path)
         return cls(
             name=str(d.get("name", "Untitled")),
             portrait=_abs(media.get("portrait", ""), base),
@@ -118,6 +130,8 @@ class Project:
             seed=int(d.get("seed", 0)),
             emotion=mode,
             emotion_strength=float(emo.get("strength", 1.0)),
+            head_motion=head,
+            blink_rate=blink,
             curves=curves,
             scenes=[SceneSegment(float(s["start"]), float(s["end"]), str(s["text"]),
                                  str(s.get("source", "user")))
@@ -146,6 +160,15 @@ class Project:
         if self.path:
             return Path(self.path).with_suffix(".mp4")
         return Path.cwd() / "out" / f"{_slug(self.name)}.mp4"
+
+
+def _setting(block: dict, key: str, default: float, path) -> float:
+    """A number from the project's motion block; anything else names the key."""
+    v = block.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise UserInputError(f"the project's {key} is {v!r}, not a number.", path,
+                             f"Set motion.{key} to a number (default {default:g}).")
+    return float(v)
 
 
 def _slug(name: str) -> str:
@@ -347,9 +370,11 @@ def apply_project(project: Project, analysed, feats, fps: float | None = None,
     emotion = user_emotion(project, resample_emotion(analysed.emotion, fps, n))
     alignment = project.alignment if project.alignment is not None else analysed.alignment
     scenes = SceneTrack(validate_segments(list(project.scenes), analysed.duration))
-    motion = build_motion(feats, alignment, emotion, scenes, fps, n, project.seed, warnings)
+    motion = build_motion(feats, alignment, emotion, scenes, fps, n, project.seed, warnings,
+                          head_motion=project.head_motion, blink_rate=project.blink_rate)
     settings = dict(analysed.settings)
-    settings.update({"seed": project.seed, "emotion": project.emotion,
+    settings.update({"seed": project.seed, "emotion": project.emotion, "head_motion": project.head_motion,
+                     "blink_rate": project.blink_rate,
                      "emotion_strength": project.emotion_strength, "face": project.face,
                      "warnings": list(settings.get("warnings", [])) + warnings})
     return replace(analysed, fps=fps, alignment=alignment, emotion=emotion, scenes=scenes,

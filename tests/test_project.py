@@ -153,3 +153,31 @@ def test_cli_project_refuses_settings_the_project_holds(tmp_path):
     assert res.returncode == 2 and "--scene cannot be combined with --project" in res.stderr
     res = run_cli("render", "--project", str(tmp_path / "missing.srproj"), timeout=120)
     assert res.returncode == 2 and "project file not found" in res.stderr
+
+
+def test_motion_settings_are_saved_and_reloaded(tmp_path):
+    p = _project(tmp_path)
+    p.head_motion, p.blink_rate = 1.7, 12.5
+    f = p.save(tmp_path / "motion")
+    doc = json.loads(f.read_text())
+    assert doc["motion"] == {"head_motion": 1.7, "blink_rate": 12.5}
+    q = load_project(f)
+    assert (q.head_motion, q.blink_rate) == (1.7, 12.5)
+
+
+def test_motion_settings_default_for_older_files(tmp_path):
+    f = tmp_path / "old.srproj"
+    f.write_text(json.dumps({"kind": "synchrorama-project", "schema": 1, "name": "old"}))
+    q = load_project(f)
+    assert (q.head_motion, q.blink_rate) == (1.0, 17.0)
+
+
+@pytest.mark.parametrize("motion, word", [({"head_motion": 2.5}, "head motion"), ({"head_motion": -1}, "head motion"),
+                                          ({"blink_rate": 100}, "blink rate"), ({"blink_rate": "often"}, "blink_rate"),
+                                          ({"head_motion": True}, "head_motion"), ([], "motion")])
+def test_bad_motion_settings_name_the_setting(tmp_path, motion, word):
+    f = tmp_path / "bad.srproj"
+    f.write_text(json.dumps({"kind": "synchrorama-project", "schema": 1, "motion": motion}))
+    with pytest.raises(UserInputError) as e:
+        load_project(f)
+    assert word in str(e.value) and str(f) in str(e.value)

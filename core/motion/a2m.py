@@ -29,13 +29,18 @@ from core.tracks import Alignment, EmotionTrack, MotionTrack, Phone
 LIP_LEAD_FRAMES = 2.0  # real lips lead the sound by ~1-2 frames at 25 fps
 
 
+HEAD_MOTION_RANGE = (0.0, 2.0)   # 0 = still, 1 = a real speaker's spread, 2 = lively
+BLINK_RATE_RANGE = (0.0, 60.0)   # blinks per minute; 0 = never
+DEFAULT_BLINK_RATE = 17.0        # adults talking: 10-25/min (HDTF speaker 22.5, lp_d10 8 over short clips)
+
+
 @dataclass
 class A2MSettings:
     """Inputs other stages may set (emotion, scene cues, user settings)."""
 
     seed: int = 0
-    head_energy: float = 1.0     # overall head-motion amplitude
-    blink_rate: float = 17.0     # blinks per minute at neutral arousal
+    head_motion: float = 1.0     # user amount: 0 still, 1 natural, 2 lively (scales every head path)
+    blink_rate: float = DEFAULT_BLINK_RATE   # blinks per minute at neutral arousal
     mouth_gain: float = 1.0      # scales the speech units (articulation strength)
     nod_gain: float = 1.0        # scales nods/tilts on accents (0 = drift only)
     use_phones: bool = True      # False: acoustic mouth even when phones are known
@@ -102,7 +107,9 @@ def blinks(n: int, fps: float, rng: np.random.Generator, rate_per_min: float,
     blink closes in ~70 ms, holds ~30 ms and reopens in ~130 ms.
     """
     w = np.zeros(n, np.float32)
-    mean_gap = 60.0 / max(rate_per_min, 1.0)
+    if rate_per_min <= 0:
+        return w                      # the user asked for no blinks
+    mean_gap = 60.0 / rate_per_min
     t = rng.uniform(0.3, mean_gap)
     dur = len(w) / fps
     onsets = np.flatnonzero(np.diff(pauses.astype(np.int8)) == 1) / fps if pauses is not None else []
@@ -122,20 +129,37 @@ def blinks(n: int, fps: float, rng: np.random.Generator, rate_per_min: float,
             else:
                 v = max(0.0, 1 - (s - close - hold) / open_)
             w[i] = max(w[i], v)
-        t += max(1.2, rng.gamma(4.0, mean_gap / 4.0))
+        t += max(min(1.2, 0.6 * mean_gap), rng.gamma(4.0, mean_gap / 4.0))
     return w
 
 
-def gaze_motion(n: int, fps: float, rng: np.random.Generator) -> np.ndarray:
-    """Mostly at the camera, with small saccades held for 0.5-3 s."""
+def gaze_motion(n: int, fps: float, rng: np.random.Generator,
+                pauses: np.ndarray | None = None) -> np.ndarray:
+    """Fixations joined by quick saccades: near the camera while talking, wandering in pauses.
+
+    Speakers hold the listener's eye while they talk and look away while
+    they think (the pauses between phrases), so a fixation that starts in a
+    pause is shorter and more often an aversion. Each jump takes about two
+    frames (a saccade lasts 30-60 ms); nothing moves in between, as with
+    real eyes.
+    """
     g = np.zeros((n, 2), np.float32)
+    quiet = np.zeros(n, bool) if pauses is None else np.asarray(pauses, bool)[:n]
     t = 0
+    here = np.zeros(2, np.float32)
     while t < n:
-        hold = int(fps * rng.uniform(0.5, 3.0))
-        if rng.random() < 0.35:
-            g[t:t + hold] = rng.normal(0, [0.25, 0.12])
-        t += hold
-    return _smooth(g[:, 0], 0.8)[:, None] * [1, 0] + _smooth(g[:, 1], 0.8)[:, None] * [0, 1]
+        in_pause = bool(quiet[min(t, len(quiet) - 1)]) if len(quiet) else False
+        hold = int(fps * (rng.uniform(0.3, 1.5) if in_pause else rng.uniform(0.5, 2.5)))
+        r = rng.random()
+        if r < (0.55 if in_pause else 0.2):      # look away: aside or down
+            here = rng.normal(0, [0.35, 0.18]).astype(np.float32)
+        elif r < 0.75:                            # a small correction near the camera
+            here = rng.normal(0, [0.08, 0.04]).astype(np.float32)
+        else:
+            here = np.zeros(2, np.float32)
+        g[t:t + max(hold, 2)] = here
+        t += max(hold, 2)
+    return np.stack([_smooth(g[:, 0], 0.7), _smooth(g[:, 1], 0.7)], 1)
 
 
 def pause_phones(feat: AudioFeatures, min_s: float = 0.12) -> list[Phone]:
@@ -202,7 +226,7 @@ def audio_to_motion(feat: AudioFeatures, fps: float, n_frames: int,
     arousal = np.asarray(arousal, np.float32)[:n_frames]
     if len(arousal) < n_frames:
         arousal = np.pad(arousal, (0, n_frames - len(arousal)), mode="edge" if len(arousal) else "constant")
-    energy = s.head_energy * (1.0 + 0.5 * np.clip(arousal, -1, 1))
+    energy = s.head_motion * (1.0 + 0.5 * np.clip(arousal, -1, 1))
     voiced = feat.at_fps(feat.voiced.astype(np.float32), fps, n_frames) > 0.5
     rate = s.blink_rate * (1.0 + 0.3 * float(np.mean(arousal)))
     track.unit("eye_blink")[:] = blinks(n_frames, fps, rng, rate, pauses=~voiced)
@@ -210,5 +234,19 @@ def audio_to_motion(feat: AudioFeatures, fps: float, n_frames: int,
     head_set.nod_deg *= s.nod_gain
     head_set.tilt_deg *= s.nod_gain
     track.head[:], _ = head_motion(feat, fps, n_frames, rng, energy, alignment, head_set)
-    track.gaze[:] = gaze_motion(n_frames, fps, rng)
+    track.gaze[:] = gaze_motion(n_frames, fps, rng, pauses=~voiced)
     return track
+def check_motion_settings(head_motion: float, blink_rate: float, where: str | None = None) -> None:
+    """Raise UserInputError naming the setting and its range (CLI, project and app share it)."""
+    from core.errors import UserInputError
+
+    lo, hi = HEAD_MOTION_RANGE
+    if not (isinstance(head_motion, (int, float)) and np.isfinite(head_motion) and lo <= head_motion <= hi):
+        raise UserInputError(f"head motion {head_motion!r} is out of range.", where,
+                             f"Use {lo:g}..{hi:g} (0 = still, 1 = natural, 2 = lively).")
+    lo, hi = BLINK_RATE_RANGE
+    if not (isinstance(blink_rate, (int, float)) and np.isfinite(blink_rate) and lo <= blink_rate <= hi):
+        raise UserInputError(f"blink rate {blink_rate!r} is out of range.", where,
+                             f"Use {lo:g}..{hi:g} blinks per minute (real speakers blink 10-25).")
+
+

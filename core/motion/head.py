@@ -29,11 +29,14 @@ class Accent:
 
 @dataclass
 class HeadSettings:
-    drift_deg: tuple[float, float, float] = (4.0, 2.2, 1.5)   # yaw, pitch, roll idle drift (std)
-    nod_deg: float = 3.0          # chin dip on a full-strength accent
+    drift_deg: tuple[float, float, float] = (10.5, 6.5, 2.4)  # yaw, pitch, roll drift (std) at liveliness 1
+    nod_deg: float = 4.0          # chin dip on a full-strength accent
     tilt_deg: float = 1.2         # roll / yaw that may accompany a nod
     pause_still: float = 0.35     # share of the fast motion left in pauses
     min_gap_s: float = 0.3        # accents closer than this merge
+    breath_deg: float = 0.35      # pitch swing of a breath (chest and shoulders lift the head)
+    breath_s: tuple[float, float] = (3.2, 4.8)   # one breath lasts this long (12-18 per minute)
+    limits_deg: tuple[float, float, float] = (25.0, 15.0, 10.0)  # |yaw|, |pitch|, |roll| at amount 1
 
 
 def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -45,10 +48,16 @@ def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _pink(n: int, rng: np.random.Generator, scales: tuple[float, ...]) -> np.ndarray:
-    """Sum of smoothed noises at several time scales: drift without a period."""
+    """Sum of smoothed noises at several time scales: drift without a period.
+
+    Zero mean and unit std over the clip: slow noise on a short clip has a
+    large offset of its own, which turned the head to one side and held it
+    there (clipped at the limit) instead of moving it.
+    """
     out = np.zeros(n, np.float32)
     for s in scales:
         out += _smooth(rng.standard_normal(n), s) * np.sqrt(s)
+    out -= out.mean()
     return out / (np.std(out) + 1e-6)
 
 
@@ -114,25 +123,74 @@ def _pulse(n: int, fps: float, t0: float, tau: float) -> np.ndarray:
     return (x * np.exp(1 - x)).astype(np.float32)
 
 
+SPEECH_RANGE_ST = (8.0, 18.0)   # 10-90 % pitch range: lively speech / beyond any speaking voice
+QUIET = 0.28                    # liveliness of audio that is not a speaking voice (music)
+
+
+def liveliness(feat: AudioFeatures) -> float:
+    """How animated the voice is (1 for lively speech): sets the head's overall spread.
+
+    Speakers who vary their pitch widely move their head more, so within
+    the range of a speaking voice the 10-90 % pitch range in semitones,
+    over 8 semitones (the HDTF speaker: 9.1), scales the motion. A range
+    far wider than any speaking voice (lp_d10, a voice over music: 24
+    semitones) is not speech prosody; such audio gets a quiet head (QUIET),
+    blended in between 12 and 18 semitones. Bounded to QUIET-1.3 so a monotone
+    voice still moves a little.
+    """
+    f0 = feat.f0
+    v = f0 > 0
+    if v.sum() < 50:
+        return 0.5
+    st = 12 * np.log2(f0[v] / np.median(f0[v]))
+    span = float(np.percentile(st, 90) - np.percentile(st, 10))
+    lo, hi = SPEECH_RANGE_ST
+    speech = float(np.clip((hi - span) / (hi - 12.0), 0, 1))
+    return float(np.clip(speech * np.clip(span / lo, 0.5, 1.3) + (1 - speech) * QUIET, QUIET, 1.3))
+
+
+def breathing(n: int, fps: float, rng: np.random.Generator, period: tuple[float, float]) -> np.ndarray:
+    """A breathing cycle in -1..1: slow rise, quicker fall, each breath a little different."""
+    phase = np.zeros(n)
+    ph = rng.uniform(0, 1)
+    step = 1 / (fps * rng.uniform(*period))
+    for i in range(n):
+        phase[i] = ph
+        ph += step
+        if ph >= 1:
+            ph -= 1
+            step = 1 / (fps * rng.uniform(*period))
+    # inhale 40 % of the cycle, exhale the rest: an asymmetric, smooth wave
+    x = np.where(phase < 0.4, phase / 0.4, 1 - (phase - 0.4) / 0.6)
+    return (2 * (0.5 - 0.5 * np.cos(np.pi * x)) - 1).astype(np.float32)
+
+
 def head_motion(feat: AudioFeatures, fps: float, n: int, rng: np.random.Generator,
                 energy: np.ndarray, alignment: Alignment | None = None,
                 settings: HeadSettings | None = None) -> tuple[np.ndarray, list[Accent]]:
     """(n, 6) head track (degrees, face-width fractions) and the accents used.
 
-    ``energy`` (per frame, ~0.5..1.5) scales every amplitude: arousal from
-    the emotion stage, head-energy settings from scene cues.
+    ``energy`` (per frame, 0..3) scales every amplitude: the user's head
+    motion amount times arousal from the emotion stage. 0 leaves the head
+    exactly still. The voice's liveliness sets the spread of the drift and
+    of the speech-paced motion; breathing and a slow sway keep the head
+    alive in pauses, where the faster motion fades.
     """
     s = settings or HeadSettings()
+    energy = np.asarray(energy, np.float32)
     voiced = feat.at_fps(feat.voiced.astype(np.float32), fps, n)
     activity = np.clip(_smooth(voiced, fps * 0.35), 0, 1)
     fast_gain = s.pause_still + (1 - s.pause_still) * activity
+    lively = liveliness(feat)
     head = np.zeros((n, 6), np.float32)
     slow = (fps * 2.5, fps * 6)
     fast = (fps * 0.6, fps * 1.2)
     for col, amp in enumerate(s.drift_deg):
         drift = _pink(n, rng, slow) * (0.5 + 0.2 * activity)
         quick = _pink(n, rng, fast) * 0.5 * fast_gain
-        head[:, col] = amp * (drift + quick)
+        both = drift + quick
+        # the spread is the point (it is what a viewer compares): set it exactly
+        head[:, col] = amp * lively * both / (np.std(both) + 1e-6)
     accents = merge_accents(pitch_accents(feat) + stress_accents(feat, alignment), s.min_gap_s)
     for a in accents:
         # a nod starts just before the accent; size and timing vary a little
@@ -144,10 +202,12 @@ def head_motion(feat: AudioFeatures, fps: float, n: int, rng: np.random.Generato
         if rng.random() < 0.45:  # sometimes a tilt or turn goes with it
             head[:, 2 if rng.random() < 0.6 else 0] += s.tilt_deg * k * rng.choice((-1, 1)) * \
                 _pulse(n, fps, t0 + 0.03, tau * 1.6)
-    head[:, 0] = np.clip(head[:, 0] * energy, -12, 12)
-    head[:, 1] = np.clip(head[:, 1] * energy, -8, 8)
-    head[:, 2] = np.clip(head[:, 2] * energy, -6, 6)
-    # translations follow the rotations a little (the neck, not the nose, is the pivot)
-    head[:, 3] = _pink(n, rng, (fps * 3,)) * 0.004 * energy + head[:, 0] * 0.0008
-    head[:, 4] = _pink(n, rng, (fps * 3,)) * 0.003 * energy - head[:, 1] * 0.0008
+    breath = breathing(n, fps, rng, s.breath_s)
+    head[:, 1] += s.breath_deg * breath
+    for col, lim in enumerate(s.limits_deg):
+        head[:, col] = np.clip(head[:, col] * energy, -lim * np.maximum(energy, 1e-6), lim * np.maximum(energy, 1e-6))
+    # translations follow the rotations a little (the neck, not the nose, is the pivot);
+    # a breath lifts the head slightly and the body sways slowly from side to side
+    head[:, 3] = (_pink(n, rng, (fps * 3,)) * 0.004 + head[:, 0] / np.maximum(energy, 1e-6) * 0.0008) * energy
+    head[:, 4] = (_pink(n, rng, (fps * 3,)) * 0.003 - breath * 0.002) * energy - head[:, 1] * 0.0008
     return head, accents

@@ -93,7 +93,8 @@ def test_head_moves_with_speech_and_settles_in_pauses(minute):
     feat, n = minute
     m = audio_to_motion(feat, FPS, n, settings=A2MSettings(seed=1))
     yaw, pitch, roll = m.head[:, 0], m.head[:, 1], m.head[:, 2]
-    for col, lo, hi in ((yaw, 0.8, 6), (pitch, 0.6, 5), (roll, 0.4, 4)):
+    # real speakers: HDTF 10.1 / 6.5 / 3.1 degrees, lp_d10 (a voice over music) 1.9 / 2.9 / 1.4
+    for col, lo, hi in ((yaw, 4, 16), (pitch, 2.5, 11), (roll, 1, 5)):
         assert lo < col.std() < hi
     # no periodic look: past its first zero crossing the autocorrelation of each
     # rotation stays low (the audio itself repeats every 15.2 s here)
