@@ -60,6 +60,8 @@ def format_table(d: dict) -> str:
         ("frames (with a face)", f"{d['frames']} ({d['face_frames']}) at {d['fps']:g} fps"),
         ("lip-sync: mouth vs audio r (lag)", f"{_fmt(lip['mouth_audio_corr'])} ({_fmt(lip['mouth_audio_lag'])})"),
         ("lip-sync: mouth vs real r (lag)", f"{_fmt(lip['gt_corr'])} ({_fmt(lip['gt_lag'])})"),
+        ("mouth opening spread (vs real, ratio)",
+         f"{_fmt(lip.get('mouth_spread'))} ({_fmt(lip.get('gt_mouth_spread'))}, {_fmt(lip.get('mouth_spread_ratio'), '.2f')})"),
         ("lip-sync: bilabials closed (n)",
          f"{_fmt(lip['bilabial_closure_rate'])} ({_fmt(lip['bilabial_count'])})"),
         ("identity distance mean / max", f"{_fmt(ide['distance_mean'])} / {_fmt(ide['distance_max'])}"),
@@ -67,9 +69,13 @@ def format_table(d: dict) -> str:
         ("expression agreement", f"{_fmt(exp['agreement'], '.2f')}" + (f" with {exp['expect']}" if exp['expect'] else "")),
         ("head yaw / pitch / roll std (deg)",
          f"{_fmt(mot['yaw_std_deg'], '.2f')} / {_fmt(mot['pitch_std_deg'], '.2f')} / {_fmt(mot['roll_std_deg'], '.2f')}"),
+        ("head yaw / pitch / roll speed (deg/s)",
+         f"{_fmt(mot.get('yaw_speed_deg_s'), '.1f')} / {_fmt(mot.get('pitch_speed_deg_s'), '.1f')} / "
+         f"{_fmt(mot.get('roll_speed_deg_s'), '.1f')}"),
         ("blinks per minute", _fmt(mot["blinks_per_min"], ".1f")),
         ("landmark jitter (/ eye distance)", _fmt(mot["jitter"], ".4f")),
         ("frozen frames", _fmt(mot["frozen_fraction"], ".3f")),
+        ("still frame pairs (landmarks < 0.2 % eye distance)", _fmt(mot.get("still_fraction"), ".3f")),
         ("PSNR (dB) / SSIM vs real", f"{_fmt(img['psnr'], '.2f')} / {_fmt(img['ssim'], '.4f')}"),
     ]
     w = max(len(k) for k, _ in rows)

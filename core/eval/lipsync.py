@@ -30,6 +30,20 @@ def mouth_opening(landmarks_seq: np.ndarray) -> np.ndarray:
     return out.astype(np.float64)
 
 
+SPREAD_PCT = (5.0, 95.0)
+
+
+def opening_spread(opening: np.ndarray) -> float:
+    """5th-95th percentile range of the mouth opening: how wide the mouth moves, blinks of the
+    tracker and single odd frames aside. NaN with fewer than 3 finite frames."""
+    x = np.asarray(opening, np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 3:
+        return float("nan")
+    lo, hi = np.percentile(x, SPREAD_PCT)
+    return float(hi - lo)
+
+
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson r over the pairs where both are finite; NaN if < 3 pairs or no variance."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

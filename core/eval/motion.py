@@ -21,6 +21,8 @@ BLINK_REOPEN = 0.75  # ...and as open again above this share (hysteresis)
 JITTER_SIGMA = 2.0   # frames: the smooth trajectory jitter is measured against
 FROZEN_LEVELS = 3    # a pixel "changed" when its grey level moved by more than this
 FROZEN_SHARE = 1e-4  # a frame repeats the last when fewer pixels than this share changed
+STILL_STEP = 0.002   # landmarks "still" when they move less than this share of the eye distance
+SPEED_SIGMA = 2.0    # frames: head angles are smoothed this much before their speed is taken
 
 
 def _valid(points: np.ndarray) -> np.ndarray:
@@ -118,6 +120,48 @@ def jitter(points: np.ndarray, sigma: float = JITTER_SIGMA) -> float:
     if not vals:
         return float("nan")
     return float(np.average(vals, weights=weights))
+
+
+def still_fraction(points: np.ndarray, step: float = STILL_STEP) -> float:
+    """Share of consecutive frame pairs whose face-mesh points barely move.
+
+    The mean displacement of the 468 mesh points between two frames, over
+    the outer eye-corner distance, below ``step`` (0.2 %) counts as a still
+    pair: a face that freezes in a pause. Pairs where either frame has no
+    face are left out. Measured on real footage: HDTF 0 %, MEAD neutral
+    readings 4-5 %; lp_d10 27 % (its video repeats frames).
+    """
+    p = np.asarray(points, np.float64)
+    if len(p) < 2:
+        return 0.0
+    d = np.linalg.norm(np.diff(p[:, :468, :2], axis=0), axis=-1).mean(axis=1)
+    iod = np.linalg.norm(p[1:, 33, :2] - p[1:, 263, :2], axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = d / np.where(iod > 1e-6, iod, np.nan)
+    x = x[np.isfinite(x)]
+    return float(np.mean(x < step)) if x.size else 0.0
+
+
+def head_speed(angles: np.ndarray, fps: float, sigma: float = SPEED_SIGMA) -> tuple[float, float, float]:
+    """Mean angular speed (deg/s) of yaw, pitch, roll: the tempo of the head motion.
+
+    The landmark fit trembles by a fraction of a degree per frame, which
+    alone would read as 5-10 deg/s on a still head; smoothing over
+    ``sigma`` frames first keeps the motion and drops most of the tremble.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    out = []
+    for col in range(3):
+        vals, weights = [], []
+        for a, b in _runs(np.isfinite(angles[:, col])):
+            if b - a < 5:
+                continue
+            x = gaussian_filter1d(angles[a:b, col].astype(np.float64), sigma, mode="nearest")
+            vals.append(float(np.mean(np.abs(np.diff(x)))) * fps)
+            weights.append(b - a - 1)
+        out.append(float(np.average(vals, weights=weights)) if vals else float("nan"))
+    return out[0], out[1], out[2]
 
 
 class FrozenCounter:

@@ -20,7 +20,7 @@ from core.errors import UserInputError
 from core.eval import lipsync
 from core.eval.landmarks import N_POINTS, FaceTracker
 from core.eval.motion import (FrozenCounter, angle_std, count_blinks, eye_openness, head_angles,
-                              jitter)
+                              head_speed, jitter, still_fraction)
 from core.face.expression import CLASSES
 from core.tracks import Alignment
 
@@ -221,7 +221,9 @@ def evaluate(video: str | Path, *, gt: str | Path | None = None, portrait: str |
 
     # lip-sync
     ls: dict = {"mouth_audio_corr": None, "mouth_audio_lag": None, "gt_corr": None, "gt_lag": None,
-                "bilabial_closure_rate": None, "bilabial_count": None}
+                "bilabial_closure_rate": None, "bilabial_count": None,
+                "mouth_spread": lipsync.opening_spread(opening), "gt_mouth_spread": None,
+                "mouth_spread_ratio": None}
     loud = None
     audio_src = audio or (video if info.has_audio else None)
     if audio_src is not None:
@@ -248,6 +250,10 @@ def evaluate(video: str | Path, *, gt: str | Path | None = None, portrait: str |
         r, lag = lipsync.best_lag_corr(opening, gt_curve, max_lag)
         if math.isfinite(r):
             ls["gt_corr"], ls["gt_lag"] = r, lag
+        gs = lipsync.opening_spread(gt_curve)
+        if math.isfinite(gs) and gs > 1e-6:
+            ls["gt_mouth_spread"] = gs
+            ls["mouth_spread_ratio"] = ls["mouth_spread"] / gs
     rate, count = lipsync.bilabial_closure(opening, alignment, fps)
     ls["bilabial_closure_rate"], ls["bilabial_count"] = rate, count
 
@@ -270,9 +276,12 @@ def evaluate(video: str | Path, *, gt: str | Path | None = None, portrait: str |
     ys, ps, rs = angle_std(angles)
     ear = eye_openness(points)
     minutes = n / fps / 60.0
+    yv, pv, rv = head_speed(angles, fps)
     mot = {"yaw_std_deg": ys, "pitch_std_deg": ps, "roll_std_deg": rs,
+           "yaw_speed_deg_s": yv, "pitch_speed_deg_s": pv, "roll_speed_deg_s": rv,
            "blinks_per_min": count_blinks(ear) / minutes if minutes > 0 else 0.0,
-           "jitter": jitter(points), "frozen_fraction": frozen.fraction}
+           "jitter": jitter(points), "frozen_fraction": frozen.fraction,
+           "still_fraction": still_fraction(points)}
     p_mean, s_mean = pairs.mean()
     res = EvalResult(video=str(video), frames=n, fps=fps, face_frames=int(found.sum()), lipsync=ls,
                      identity=ident, expression=expr, motion=mot, image={"psnr": p_mean, "ssim": s_mean},
