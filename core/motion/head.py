@@ -29,10 +29,13 @@ class Accent:
 
 @dataclass
 class HeadSettings:
-    drift_deg: tuple[float, float, float] = (10.5, 6.5, 2.4)  # yaw, pitch, roll drift (std) at liveliness 1
-    nod_deg: float = 4.0          # chin dip on a full-strength accent
+    drift_deg: tuple[float, float, float] = (10.5, 6.5, 1.8)  # yaw, pitch, roll drift (std) at liveliness 1
+    nod_deg: float = 5.0          # chin dip on a full-strength accent
     tilt_deg: float = 1.2         # roll / yaw that may accompany a nod
     pause_still: float = 0.35     # share of the fast motion left in pauses
+    slow_s: tuple[float, float] = (1.2, 3.0)    # time scales (s) of the slow drift
+    fast_s: tuple[float, float] = (0.25, 0.5)   # ...and of the quicker motion that goes with speech
+    fast_share: float = 0.9       # its size beside the drift while talking
     min_gap_s: float = 0.3        # accents closer than this merge
     breath_deg: float = 0.35      # pitch swing of a breath (chest and shoulders lift the head)
     breath_s: tuple[float, float] = (3.2, 4.8)   # one breath lasts this long (12-18 per minute)
@@ -124,7 +127,7 @@ def _pulse(n: int, fps: float, t0: float, tau: float) -> np.ndarray:
 
 
 SPEECH_RANGE_ST = (8.0, 18.0)   # 10-90 % pitch range: lively speech / beyond any speaking voice
-QUIET = 0.28                    # liveliness of audio that is not a speaking voice (music)
+QUIET = 0.22                    # liveliness of audio that is not a speaking voice (music)
 
 
 def liveliness(feat: AudioFeatures) -> float:
@@ -183,11 +186,11 @@ def head_motion(feat: AudioFeatures, fps: float, n: int, rng: np.random.Generato
     fast_gain = s.pause_still + (1 - s.pause_still) * activity
     lively = liveliness(feat)
     head = np.zeros((n, 6), np.float32)
-    slow = (fps * 2.5, fps * 6)
-    fast = (fps * 0.6, fps * 1.2)
+    slow = tuple(fps * x for x in s.slow_s)
+    fast = tuple(fps * x for x in s.fast_s)
     for col, amp in enumerate(s.drift_deg):
         drift = _pink(n, rng, slow) * (0.5 + 0.2 * activity)
-        quick = _pink(n, rng, fast) * 0.5 * fast_gain
+        quick = _pink(n, rng, fast) * s.fast_share * fast_gain
         both = drift + quick
         # the spread is the point (it is what a viewer compares): set it exactly
         head[:, col] = amp * lively * both / (np.std(both) + 1e-6)
