@@ -13,15 +13,17 @@ A raw ratio also carries the actor's lighting, brows, blemishes and speech
   median keeps what the expression holds);
 - log luminance only (the portrait's colours are kept);
 - band-limited: a 1-px blur removes compression noise and pores, and the
-  part slower than ``BAND_SIGMA`` is removed (lighting, head pose);
-- confined to the regions each component changes (cheeks, nasolabial
-  folds, eye corners and lower lids, glabella, forehead, chin, nose), away
-  from eyes, brows' hair, lips and the hairline;
+  part slower than ``FACE_BAND_SIGMA`` is removed (lighting, head pose);
+- confined to the skin where expressions fold it, away from eyes, brows'
+  hair, lips and the hairline;
 - averaged over the MEAD actors that have a neutral clip (M030, W009).
 
-Each component is driven at render time by a projection of the unit
-weights onto the emotion prototype it came from, so geometry and
-appearance are one control. Run:
+Each emotion becomes one unit, ``expr_<emotion>``, holding both the
+actors' landmark displacement (geometry) and the ratio map (appearance),
+so one weight drives both. Per-region maps driven by single FACS units
+were tried first (2026-12-02) and dropped: on the dev portraits they
+turned forced anger on lp_s1 into a smile reading and left a bright patch
+at the glabella (docs/emotion.md). Run:
 
     .venv/bin/python -m tools.build_expression_ratios ../shared/data/emotion_faces
 
@@ -38,7 +40,6 @@ from pathlib import Path
 import numpy as np
 
 SIDE = 256                # texture side (the MEAD face is about 160 px wide)
-BAND_SIGMA = 22.0         # slower shading than this (texture px) is lighting, not a fold
 NOISE_SIGMA = 1.0
 CLIP = 0.45               # |log ratio| cap (x1.57 / x0.64 at full strength)
 FACE_BAND_SIGMA = 40.0    # whole-face emotion maps keep broader shading (cheek bulge, brow mass)
@@ -46,88 +47,15 @@ FACE_BAND_SIGMA = 40.0    # whole-face emotion maps keep broader shading (cheek 
 # "expr_<class>" with a learned shape (landmark displacement) and a ratio map
 EMOTION_CLIPS = {"happy": "happy", "sad": "sad", "angry": "angry", "surprised": "surprised",
                  "fearful": "fear", "disgusted": "disgusted"}
+# Share of the actors' full-strength face a unit of weight 1 carries. Disgust
+# at full strength moved the identity distance past 0.45 on the embedded
+# sample (0.477; 0.458 at 0.8; tests/render/test_mesh_measured.py), so it ships at 0.7.
+EMOTION_SCALE = {"disgusted": 0.7}
 # points that do not move with expression: a 3-D similarity on them removes head pose
 RIGID = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 33, 133, 263, 362, 127, 356, 234, 454, 162, 389, 21, 251)
 ACTORS = ("M030", "W009")
 OUT_DIR = Path(__file__).resolve().parents[1] / "core" / "render" / "data"
 NAME = "expression_ratios"
-
-# component -> (source emotions, driving units with prototype amplitudes, regions)
-COMPONENTS: dict[str, tuple[tuple[str, ...], dict[str, float], tuple[str, ...]]] = {
-    "smile": (("happy",), {"cheek_raise": 0.7, "lip_corner_pull": 0.9, "lid_tighten": 0.2},
-              ("cheeks", "crows_feet", "lower_lids", "nasolabial")),
-    "frown": (("angry",), {"brow_lower": 1.0, "lid_tighten": 0.6},
-              ("glabella",)),
-    "brow_raise": (("surprised", "fear"), {"brow_outer_up": 0.8, "brow_inner_up": 0.6},
-                   ("forehead",)),
-    "sad_brow": (("sad",), {"brow_inner_up": 1.0},
-                 ("inner_forehead",)),
-    "chin": (("sad", "disgusted"), {"chin_raise": 0.6, "lip_corner_depress": 1.0},
-             ("chin", "marionette")),
-    "nose": (("disgusted",), {"nose_wrinkle": 0.6, "upper_lip_raise": 0.6},
-             ("nose", "nasolabial")),
-}
-
-
-def _ellipse(mask: np.ndarray, c, axes, angle: float = 0.0) -> None:
-    import cv2
-
-    cv2.ellipse(mask, (int(round(c[0] * 4)), int(round(c[1] * 4))),
-                (int(round(axes[0] * 4)), int(round(axes[1] * 4))), angle, 0, 360, 1.0, -1, cv2.LINE_AA, 2)
-
-
-def region_masks(p: np.ndarray) -> dict[str, np.ndarray]:
-    """Soft masks (SIDE x SIDE, 0..1) of the regions, from the canonical landmarks ``p``."""
-    import cv2
-
-    eye_d = float(np.linalg.norm(p[263] - p[33]))
-    u = eye_d / 100.0          # one "unit" ~ 1 % of the outer eye-corner distance
-    regions: dict[str, np.ndarray] = {}
-
-    def new() -> np.ndarray:
-        return np.zeros((SIDE, SIDE), np.float32)
-
-    def both(fn) -> np.ndarray:
-        m = new()
-        for side in (-1, 1):
-            fn(m, side)
-        return m
-
-    mid = (p[33] + p[263]) / 2
-    mouth_l, mouth_r = p[61], p[291]
-
-    def lateral(i_r: int, i_l: int, side: int) -> np.ndarray:
-        return p[i_r] if side < 0 else p[i_l]
-
-    regions["cheeks"] = both(lambda m, s: _ellipse(
-        m, (lateral(50, 280, s)[0] + s * 1 * u, lateral(50, 280, s)[1] - 2 * u), (24 * u, 20 * u)))
-    regions["crows_feet"] = both(lambda m, s: _ellipse(
-        m, (lateral(33, 263, s)[0] + s * 10 * u, lateral(33, 263, s)[1]), (10 * u, 15 * u)))
-    regions["lower_lids"] = both(lambda m, s: _ellipse(
-        m, ((lateral(33, 263, s)[0] + lateral(133, 362, s)[0]) / 2, lateral(33, 263, s)[1] + 12 * u),
-        (18 * u, 7 * u)))
-    regions["nasolabial"] = both(lambda m, s: _ellipse(
-        m, ((lateral(129, 358, s) + lateral(61, 291, s)) / 2 + np.array([s * 5 * u, 0])),
-        (9 * u, 26 * u), float(np.degrees(np.arctan2(*(lateral(61, 291, s) - lateral(129, 358, s))[::-1])) - 90)))
-    regions["glabella"] = new()
-    _ellipse(regions["glabella"], (p[9][0], (p[9][1] + p[168][1]) / 2 + 2 * u), (14 * u, 17 * u))
-    regions["forehead"] = new()
-    top = p[10][1]
-    brow_y = (p[105][1] + p[334][1]) / 2
-    _ellipse(regions["forehead"], (mid[0], (top + brow_y) / 2 - 2 * u), (60 * u, (brow_y - top) / 2 + 8 * u))
-    regions["inner_forehead"] = new()
-    _ellipse(regions["inner_forehead"], (mid[0], (top + brow_y) / 2 + 2 * u), (32 * u, (brow_y - top) / 2 + 8 * u))
-    regions["chin"] = new()
-    _ellipse(regions["chin"], (p[200][0], (p[18][1] + p[175][1]) / 2), (26 * u, 15 * u))
-    regions["marionette"] = both(lambda m, s: _ellipse(
-        m, ((mouth_l if s < 0 else mouth_r) + np.array([s * 5 * u, 14 * u])), (11 * u, 15 * u)))
-    regions["nose"] = new()
-    _ellipse(regions["nose"], ((p[168][0] + p[4][0]) / 2, (p[168][1] + p[4][1]) / 2 - 4 * u), (17 * u, 22 * u))
-    keep = _keep_mask(p)
-    for k, m in regions.items():
-        regions[k] = cv2.GaussianBlur(m, (0, 0), 4 * u) * keep
-    return regions
-
 
 def _keep_mask(p: np.ndarray) -> np.ndarray:
     """Where appearance may change: inside the face oval, away from eyes, brows' hair and lips."""
@@ -178,13 +106,6 @@ def _log_lum_median(frames: list[tuple[np.ndarray, np.ndarray]], layout) -> np.n
         y = cv2.cvtColor(tex, cv2.COLOR_RGB2GRAY).astype(np.float32)
         stack.append(np.log(y + 4.0))
     return np.median(np.stack(stack), 0)
-
-
-def band(ratio: np.ndarray) -> np.ndarray:
-    """Fold-scale part of a log ratio: noise and lighting removed."""
-    import cv2
-
-    return cv2.GaussianBlur(ratio, (0, 0), NOISE_SIGMA) - cv2.GaussianBlur(ratio, (0, 0), BAND_SIGMA)
 
 
 def face_band(ratio: np.ndarray) -> np.ndarray:
@@ -249,7 +170,7 @@ def expression_shape(expr: list, neutral: list) -> np.ndarray:
 def build(data_dir: Path) -> tuple[dict[str, np.ndarray], dict]:
     from core.render.texture_space import TextureLayout, canonical_points
 
-    wanted = {"neutral", *EMOTION_CLIPS.values(), *[s for c in COMPONENTS.values() for s in c[0]]}
+    wanted = {"neutral", *EMOTION_CLIPS.values()}
     clips = {(a, e): data_dir / f"{a}_front_{e}_{'level1' if e == 'neutral' else 'level3'}_001.mp4"
              for a in ACTORS for e in wanted}
     missing = [str(p) for p in clips.values() if not p.exists()]
@@ -259,33 +180,26 @@ def build(data_dir: Path) -> tuple[dict[str, np.ndarray], dict]:
     canon = canonical_points([pts for a in ACTORS for _, pts in frames[(a, "neutral")]], SIDE)
     layout = TextureLayout.from_points(canon, SIDE)
     med = {k: _log_lum_median(v, layout) for k, v in frames.items()}
-    masks = region_masks(canon)
     maps: dict[str, np.ndarray] = {}
+    units: dict[str, dict[str, float]] = {}
     per_actor: dict[str, dict[str, float]] = {}
-    for comp, (sources, _units, regions) in COMPONENTS.items():
-        region = np.max(np.stack([masks[r] for r in regions]), 0)
-        parts = []
-        for a in ACTORS:
-            r = np.mean([band(med[(a, s)] - med[(a, "neutral")]) for s in sources], 0)
-            parts.append(r)
-            per_actor.setdefault(comp, {})[a] = float(np.abs(r * region).sum() / max(region.sum(), 1e-6))
-        m = np.clip(np.mean(parts, 0) * region, -CLIP, CLIP)
-        maps[comp] = m.astype(np.float32)
     keep = _keep_mask(canon)
     shapes: dict[str, np.ndarray] = {}
-    units = dict((c, dict(u)) for c, (_s, u, _r) in COMPONENTS.items())
     for emo, clip in EMOTION_CLIPS.items():
         r = np.mean([face_band(med[(a, clip)] - med[(a, "neutral")]) for a in ACTORS], 0)
-        maps[f"expr_{emo}"] = np.clip(r * keep, -CLIP, CLIP).astype(np.float32)
+        k = EMOTION_SCALE.get(emo, 1.0)
+        maps[f"expr_{emo}"] = np.clip(k * r * keep, -CLIP, CLIP).astype(np.float32)
+        per_actor[f"expr_{emo}"] = {a: float(np.abs(face_band(med[(a, clip)] - med[(a, "neutral")]) * keep).sum()
+                                            / keep.sum()) for a in ACTORS}
         units[f"expr_{emo}"] = {f"expr_{emo}": 1.0}
-        shapes[emo] = np.mean([expression_shape(frames[(a, clip)], frames[(a, "neutral")]) for a in ACTORS], 0)
-    sources = {c: list(s) for c, (s, _u, _r) in COMPONENTS.items()}
-    sources.update({f"expr_{e}": [clip] for e, clip in EMOTION_CLIPS.items()})
+        shapes[emo] = k * np.mean([expression_shape(frames[(a, clip)], frames[(a, "neutral")])
+                                   for a in ACTORS], 0)
+    sources = {f"expr_{e}": [clip] for e, clip in EMOTION_CLIPS.items()}
     meta = {
         "kind": "synchrorama-expression-ratios", "version": 2, "side": SIDE,
         "components": {c: {"sources": sources[c], "units": units[c]} for c in maps},
-        "shapes": list(shapes), "face_band_sigma": FACE_BAND_SIGMA,
-        "band_sigma": BAND_SIGMA, "noise_sigma": NOISE_SIGMA, "clip": CLIP,
+        "shapes": list(shapes), "face_band_sigma": FACE_BAND_SIGMA, "emotion_scale": EMOTION_SCALE,
+        "noise_sigma": NOISE_SIGMA, "clip": CLIP,
         "actors": list(ACTORS), "mean_abs_per_actor": per_actor,
         "source": "MEAD front clips (level 3 vs the same actor's neutral clip), median log luminance "
                   "in the face-mesh texture space, band-limited, region-confined, averaged over actors",

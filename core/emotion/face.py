@@ -70,16 +70,15 @@ ANTAGONISTS: dict[str, dict[str, float]] = {
     "brow_outer_up": {"brow_lower": 0.4},
     "upper_lid_raise": {"lid_tighten": 0.6},
     "jaw_open": {"lip_close": 0.8},
-    "expr_happy": {"expr_sad": 0.7},
-    "expr_sad": {"expr_happy": 0.5},
-    "expr_angry": {"expr_happy": 0.3},
-    "expr_surprised": {"expr_angry": 0.3},
 }
 # Each class also drives its learned whole-face unit (shape + skin ratio
 # learned from MEAD actors, core/render/appearance.py) at this amplitude,
 # and its hand-built FACS units at FACS_SHARE of the amplitudes above (the
-# learned shape already carries most of that motion).
-EXPRESSION_UNITS: dict[str, float] = {"happy": 1.0, "sad": 1.0, "angry": 1.0, "surprised": 1.0,
+# learned shape already carries most of that motion). Anger keeps its FACS
+# face alone: the actors' angry face (a talking, open-mouthed anger) read as
+# sad or happy on every dev portrait, and lp_s1 lost the anger the FACS
+# face shows (docs/emotion.md).
+EXPRESSION_UNITS: dict[str, float] = {"happy": 1.0, "sad": 1.0, "angry": 0.0, "surprised": 1.0,
                                       "fearful": 1.0, "disgusted": 1.0}
 FACS_SHARE = 0.5
 PORTRAIT_FLOOR = 0.15    # fer probabilities below this are noise, not an expression
@@ -87,9 +86,14 @@ COUNTER_GAIN = 1.0
 PROTO_PATH = Path(__file__).resolve().parent / "face_prototypes.json"
 
 
-@lru_cache(maxsize=1)
-def prototypes() -> dict[str, dict[str, float]]:
-    """Per-class unit amplitudes: the tuned default, or the MEAD fit where it is larger."""
+@lru_cache(maxsize=2)
+def prototypes(learned: bool = True) -> dict[str, dict[str, float]]:
+    """Per-class unit amplitudes: the tuned default, or the MEAD fit where it is larger.
+
+    With ``learned`` the class also drives its learned whole-face unit and
+    its FACS units at FACS_SHARE; without, the FACS units alone at full
+    amplitude (how a photo's own expression is described in FACS terms).
+    """
     measured: dict = {}
     try:
         measured = json.loads(PROTO_PATH.read_text(encoding="utf-8")).get("mean", {})
@@ -98,10 +102,10 @@ def prototypes() -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for emo, units in DEFAULTS.items():
         m = measured.get(emo, {})
-        share = FACS_SHARE if emo in EXPRESSION_UNITS else 1.0
+        share = FACS_SHARE if learned and EXPRESSION_UNITS.get(emo, 0.0) >= 1.0 else 1.0
         out[emo] = {u: round(float(np.clip(share * max(d, float(m.get(u, 0.0))), 0, 1)), 4)
                     for u, d in units.items()}
-        if emo in EXPRESSION_UNITS:
+        if learned and EXPRESSION_UNITS.get(emo, 0.0) > 0:
             out[emo][f"expr_{emo}"] = EXPRESSION_UNITS[emo]
         for u, v in EXTRA_MOUTH.get(emo, {}).items():
             out[emo][u] = max(out[emo].get(u, 0.0), v)
@@ -113,9 +117,14 @@ def portrait_units(sources: dict[str, float]) -> dict[str, float]:
 
     Each class's prototype is weighted by how far its probability stands above
     the noise floor; the mouth-opening extras are left out (the photo's own
-    mouth gap is the rest pose the renderer starts from).
+    mouth gap is the rest pose the renderer starts from). The photo is
+    described by the full FACS prototype and by the learned whole-face unit,
+    so a smile in the photo is countered as firmly as before that unit existed.
     """
-    protos = prototypes()
+    protos = {c: dict(p) for c, p in prototypes(False).items()}
+    for c, amp in EXPRESSION_UNITS.items():
+        if amp > 0:
+            protos[c][f"expr_{c}"] = amp
     out: dict[str, float] = {}
     for c in DEFAULTS:
         p = float(sources.get(f"portrait_{c}", 0.0))
@@ -155,6 +164,47 @@ def activations(emotion: EmotionTrack, n: int | None = None) -> dict[str, np.nda
             continue
         out[c] = np.clip(probs[:, j] * gain, 0, 1.5).astype(np.float32)
     return out
+
+
+# Valence and arousal that the class mix does not explain (a user's curve,
+# the script's sentiment) still move the face: valence along smile <-> frown,
+# arousal opening the eyes and lifting the brows (A2M already gives arousal
+# more head energy). Below the dead zone the difference is fusion noise.
+AFFECT_DEADZONE = 0.1
+AROUSAL_UNITS: dict[str, float] = {"upper_lid_raise": 0.7, "brow_outer_up": 0.5, "brow_inner_up": 0.3}
+CALM_UNITS: dict[str, float] = {"eye_blink": 0.3, "brow_lower": 0.1}
+
+
+def _deadzone(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.clip(np.abs(x) - AFFECT_DEADZONE, 0, None) / (1 - AFFECT_DEADZONE)
+
+
+def affect_activations(emotion: EmotionTrack, acts: dict[str, np.ndarray], n: int
+                       ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Class activations with the unexplained valence added, and the unexplained arousal.
+
+    Positive extra valence shows as happiness; negative as sadness or, when
+    aroused, anger (the circumplex's two negative quadrants).
+    """
+    from core.emotion.ser import CIRCUMPLEX
+
+    val = _resample(np.asarray(emotion.valence, np.float32), n)
+    aro = _resample(np.asarray(emotion.arousal, np.float32), n)
+    shown = np.clip(sum(acts.values(), np.zeros(n, np.float32)), 0, 1)
+    implied_v = sum((a * CIRCUMPLEX[c][0] for c, a in acts.items()), np.zeros(n, np.float32))
+    implied_a = sum((a * CIRCUMPLEX[c][1] for c, a in acts.items()), np.zeros(n, np.float32))
+    implied_a = implied_a + (1 - shown) * CIRCUMPLEX["neutral"][1]
+    dv, da = _deadzone(val - implied_v), _deadzone(aro - implied_a)
+    out = {c: a.copy() for c, a in acts.items()}
+    for c in ("happy", "sad", "angry"):
+        out.setdefault(c, np.zeros(n, np.float32))
+    up = np.clip(dv, 0, None) / CIRCUMPLEX["happy"][0]
+    down = np.clip(-dv, 0, None) / -CIRCUMPLEX["sad"][0]
+    angry_share = np.clip((aro + 0.1) / 0.8, 0, 1)
+    out["happy"] = np.clip(out["happy"] + up, 0, 1.5).astype(np.float32)
+    out["sad"] = np.clip(out["sad"] + down * (1 - angry_share), 0, 1.5).astype(np.float32)
+    out["angry"] = np.clip(out["angry"] + down * angry_share, 0, 1.5).astype(np.float32)
+    return out, np.clip(da, -1, 1).astype(np.float32)
 
 
 def unit_offsets(acts: dict[str, np.ndarray], units: list[str], n: int,
@@ -200,9 +250,13 @@ def emotion_to_motion(motion: MotionTrack, emotion: EmotionTrack) -> None:
     n = motion.n_frames
     if n == 0:
         return
-    acts = activations(emotion, n)
+    acts, arousal = affect_activations(emotion, activations(emotion, n), n)
     units = list(motion.units)
     add = unit_offsets(acts, units, n, portrait_units(emotion.sources))
+    for table, amount in ((AROUSAL_UNITS, np.clip(arousal, 0, None)), (CALM_UNITS, np.clip(-arousal, 0, None))):
+        for u, amp in table.items():
+            if u in units:
+                add[:, units.index(u)] += amp * amount
     w = motion.weights + add
     # AU15 (corners down) and AU12 (corners up) fight; keep the stronger side
     if "lip_corner_pull" in units and "lip_corner_depress" in units:

@@ -2,15 +2,15 @@
 
 A warp moves pixels but creates no cheek bulge, nasolabial fold, crow's
 feet, glabella furrow or forehead lines, and those are what a viewer reads
-an expression from. The shipped ratio maps (``data/expression_ratios.npz``,
-built by ``tools/build_expression_ratios.py`` from MEAD actors) hold, per
-component, the band-limited log-luminance ratio of an expression to the
-same actor's neutral face in the face-mesh texture space
-(``texture_space.py``). Here they are laid once onto the portrait's rest
-landmarks; per frame each component's strength comes from the unit
-weights (a projection onto the prototype it was learned from), the
-weighted sum is warped with the same field as the face and multiplied into
-the crop, so the folds move with the skin and keep the portrait's colours.
+an expression from. The shipped data (``data/expression_ratios.npz``,
+built by ``tools/build_expression_ratios.py`` from MEAD actors) holds, per
+learned unit ``expr_<emotion>``, the band-limited log-luminance ratio of
+the actors' expression to their neutral face in the face-mesh texture
+space (``texture_space.py``) and the landmark displacement of that
+expression. The maps are laid once onto the portrait's rest landmarks; per
+frame each map's strength comes from the unit weights, the weighted sum is
+warped with the same field as the face and multiplied into the crop, so
+the folds move with the skin and keep the portrait's colours.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from core.motion.units import UNIT_NAMES
 DATA_DIR = Path(__file__).resolve().parent / "data"
 RATIOS = DATA_DIR / "expression_ratios.npz"
 MANIFEST = DATA_DIR / "expression_ratios.json"
-# Overall strength of the shipped maps at a driver of 1. Measured on the dev
-# portraits with the expression classifier and the identity distance
-# (docs/emotion.md): the MEAD level-3 ratio, cleaned of lighting and speech,
-# needs this much to read at full strength on an unseen face.
+# Overall strength of the shipped maps at a driver of 1 (the actors' own
+# level-3 strength). 0.6 lost happy on lp_s2 and sad on W009 (fer), 2.0
+# took identity past 0.45 (docs/emotion.md).
 GAIN = 1.0
 MAX_DRIVER = 1.5
 MIN_DRIVER = 0.02

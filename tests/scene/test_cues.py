@@ -25,8 +25,10 @@ def inside(a=1.0, b=3.0, n=100):
 def test_smile_raises_lip_corners_only_inside_the_segment():
     m, msgs = run("smiles warmly")
     mid, out = inside()
-    w = m.unit("lip_corner_pull")
+    # the smile is the learned happy face (shape + cheek folds) with the corners on top
+    w, corners = m.unit("expr_happy"), m.unit("lip_corner_pull")
     assert msgs == [] and w[mid].min() > 0.5 and w[out].max() == 0
+    assert corners[mid].min() > 0.3 and corners[out].max() == 0
 
 
 def test_intensity_orders_the_weights():
@@ -73,7 +75,7 @@ def test_closed_eyes_and_attributes_hold():
 def test_unknown_wishes_are_reported_not_dropped():
     m, msgs = run("smiles and juggles")
     assert any("could not map 'juggles'" in s for s in msgs)
-    assert m.unit("lip_corner_pull").max() > 0.5
+    assert m.unit("expr_happy").max() > 0.5
 
 
 def test_a_wink_closes_the_named_eye_only():
