@@ -16,7 +16,8 @@ A raw ratio also carries the actor's lighting, brows, blemishes and speech
   part slower than ``FACE_BAND_SIGMA`` is removed (lighting, head pose);
 - confined to the skin where expressions fold it, away from eyes, brows'
   hair, lips and the hairline;
-- averaged over the MEAD actors that have a neutral clip (M030, W009).
+- kept only where the MEAD actors that have a neutral clip (M030, W009)
+  agree, at the weaker actor's strength.
 
 Each emotion becomes one unit, ``expr_<emotion>``, holding both the
 actors' landmark displacement (geometry) and the ratio map (appearance),
@@ -74,6 +75,9 @@ def _keep_mask(p: np.ndarray) -> np.ndarray:
     for brow in (L.RIGHT_BROW, L.LEFT_BROW):
         hull = cv2.convexHull(np.round(p[brow] * 4).astype(np.int32))
         cv2.fillPoly(cut, [hull], 1.0, cv2.LINE_AA, 2)
+    for i in (79, 309, 98, 327, 20, 250):   # nostrils: dark holes that slide with the wings
+        cv2.circle(cut, (int(round(p[i][0] * 4)), int(round(p[i][1] * 4))), int(round(5 * u * 4)), 1.0, -1,
+                   cv2.LINE_AA, 2)
     cut = cv2.dilate(cut, np.ones((3, 3), np.uint8), iterations=int(2 * u))
     keep = face * (1 - cut)
     return cv2.GaussianBlur(keep, (0, 0), 2.5 * u)
@@ -113,6 +117,19 @@ def face_band(ratio: np.ndarray) -> np.ndarray:
     import cv2
 
     return cv2.GaussianBlur(ratio, (0, 0), NOISE_SIGMA) - cv2.GaussianBlur(ratio, (0, 0), FACE_BAND_SIGMA)
+
+
+def agreed(parts: list[np.ndarray]) -> np.ndarray:
+    """What the actors agree on: 0 where their ratios differ in sign, else the weaker one.
+
+    A plain mean kept one actor's hair falling over the forehead in the
+    happy map (a dark patch on every smiling portrait); a fold that both
+    actors make survives.
+    """
+    stack = np.stack(parts)
+    same = np.all(stack > 0, 0) | np.all(stack < 0, 0)
+    weak = np.take_along_axis(stack, np.abs(stack).argmin(0)[None], 0)[0]
+    return np.where(same, weak, 0.0).astype(np.float32)
 
 
 def _similarity_3d(p: np.ndarray, q: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -186,7 +203,7 @@ def build(data_dir: Path) -> tuple[dict[str, np.ndarray], dict]:
     keep = _keep_mask(canon)
     shapes: dict[str, np.ndarray] = {}
     for emo, clip in EMOTION_CLIPS.items():
-        r = np.mean([face_band(med[(a, clip)] - med[(a, "neutral")]) for a in ACTORS], 0)
+        r = agreed([face_band(med[(a, clip)] - med[(a, "neutral")]) for a in ACTORS])
         k = EMOTION_SCALE.get(emo, 1.0)
         maps[f"expr_{emo}"] = np.clip(k * r * keep, -CLIP, CLIP).astype(np.float32)
         per_actor[f"expr_{emo}"] = {a: float(np.abs(face_band(med[(a, clip)] - med[(a, "neutral")]) * keep).sum()
