@@ -29,7 +29,7 @@ class Accent:
 
 @dataclass
 class HeadSettings:
-    drift_deg: tuple[float, float, float] = (10.5, 6.5, 1.8)  # yaw, pitch, roll drift (std) at liveliness 1
+    drift_deg: tuple[float, float, float] = (10.5, 7.2, 1.8)  # yaw, pitch, roll drift (std) at liveliness 1
     nod_deg: float = 5.0          # chin dip on a full-strength accent
     tilt_deg: float = 1.2         # roll / yaw that may accompany a nod
     pause_still: float = 0.35     # share of the fast motion left in pauses
@@ -39,6 +39,7 @@ class HeadSettings:
     min_gap_s: float = 0.3        # accents closer than this merge
     breath_deg: float = 0.35      # pitch swing of a breath (chest and shoulders lift the head)
     breath_s: tuple[float, float] = (3.2, 4.8)   # one breath lasts this long (12-18 per minute)
+    ease_in_s: float = 0.6        # the first frame shows the portrait's own pose
     limits_deg: tuple[float, float, float] = (25.0, 15.0, 10.0)  # |yaw|, |pitch|, |roll| at amount 1
 
 
@@ -213,4 +214,7 @@ def head_motion(feat: AudioFeatures, fps: float, n: int, rng: np.random.Generato
     # a breath lifts the head slightly and the body sways slowly from side to side
     head[:, 3] = (_pink(n, rng, (fps * 3,)) * 0.004 + head[:, 0] / np.maximum(energy, 1e-6) * 0.0008) * energy
     head[:, 4] = (_pink(n, rng, (fps * 3,)) * 0.003 - breath * 0.002) * energy - head[:, 1] * 0.0008
+    # the video opens on the photo as it is: the motion grows in over the first moments
+    x = np.clip(np.arange(n) / (fps * s.ease_in_s), 0, 1)
+    head *= (x * x * (3 - 2 * x))[:, None].astype(np.float32)
     return head, accents

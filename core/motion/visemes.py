@@ -26,6 +26,7 @@ import numpy as np
 from core.tracks import Phone
 
 RATE = 100.0      # internal time grid (Hz), averaged down to video frames
+JAW_SCALE = 1.1   # see VisemeSettings.jaw_scale
 LEAD_S = 0.08     # lips lead the acoustic phone boundaries by about 2 frames
 SPEECH_UNITS = ("jaw_open", "lip_round", "lip_stretch", "lip_close", "labiodental", "tongue_show")
 
@@ -93,6 +94,7 @@ class VisemeSettings:
     loud_gain: float = 0.35     # how much loudness inside a phone modulates the jaw (docs/a2m.md)
     sil_gap_s: float = 0.12     # a SIL shorter than this keeps the mouth moving (no rest)
     pre_open_s: float = 0.2     # the mouth leaves rest this long before speech resumes
+    jaw_scale: float = JAW_SCALE  # jaw targets times this (calibrated on real speakers, docs/a2m.md)
 
 
 def jaw_loudness(rms_db: np.ndarray, voiced: np.ndarray, db_per_unit: float = 36.0) -> np.ndarray:
@@ -155,6 +157,7 @@ def coarticulate(phones: list[Phone], n_frames: int, fps: float,
     if loudness is not None and len(loudness):
         loud = np.interp(t, np.arange(len(loudness)) / RATE, loudness)
         w[0] = w[0] * (1 + s.loud_gain * (loud - 1))
+    w[0] *= s.jaw_scale
     w = np.clip(w, 0, 1)
     out = {}
     for i, name in enumerate(SPEECH_UNITS):

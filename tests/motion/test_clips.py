@@ -44,8 +44,10 @@ def test_katie_lips_close_at_every_bilabial(katie):
 def test_katie_blinks_and_head_in_a_natural_range(katie):
     real, v, _ = katie
     assert 7 <= v.motion["blinks_per_min"] <= 30      # 8 s: 1-4 blinks
-    assert 1.0 <= v.motion["yaw_std_deg"] <= 8.0
-    assert 0.5 <= v.motion["pitch_std_deg"] <= 6.0
+    # issue 15: yaw and pitch spread within 0.7-1.4x the real speaker's (10.1 and 6.5 deg);
+    # rendered and measured: 0.80-0.86 and 0.74-1.01 over seeds 0-2 (docs/a2m.md); the old drift gave 0.34 and 0.16.
+    for axis in ("yaw_std_deg", "pitch_std_deg"):
+        assert 0.7 <= v.motion[axis] / real.motion[axis] <= 1.4, (axis, v.motion, real.motion)
 
 
 def test_music_clip_falls_back_to_the_acoustic_mouth():
