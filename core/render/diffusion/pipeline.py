@@ -47,12 +47,13 @@ class AvatarPipeline:
         self.sampling = sampling or SampleSettings()
         self.kind, self.name = kind, name
         self.device = torch.device(device)
+        self.bf16 = True  # bf16 autocast on CUDA; False runs fp32 there (the GPU check compares both)
         self.vae.to(self.device).eval()
         self.denoiser.to(self.device).eval()
 
     # -- latents ---------------------------------------------------------------
     def _autocast(self):
-        if self.device.type == "cuda":
+        if self.device.type == "cuda" and self.bf16:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return torch.autocast("cpu", enabled=False)
 

@@ -45,6 +45,9 @@ class TrainJob:
     val_frames: int = 48
     preset: str = ""
     reference_png: bytes | None = None
+    # mouth-opening correlation needs the face mesh (mediapipe); a machine without it
+    # (the bare GPU check) scores PSNR/SSIM only and scores the mouth afterwards
+    score_mouth: bool = True
 
 
 @dataclass
@@ -413,8 +416,8 @@ class Trainer:
         den.eval()
         n_max = max(4, self.job.val_frames // (4 if quick else 1))
         try:
-            out, frames = heldout(self.pipeline(vae, den, device), self.job.clips, n_max, mouth=not quick,
-                                  cancel=self.cancel)
+            out, frames = heldout(self.pipeline(vae, den, device), self.job.clips, n_max,
+                                  mouth=not quick and self.job.score_mouth, cancel=self.cancel)
         finally:
             den.train(was)
         if frames is not None:
