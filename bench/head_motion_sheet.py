@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-TILE = 220
+TILE = 176
 
 
 def extreme_frames(head: np.ndarray) -> list[tuple[str, int]]:
