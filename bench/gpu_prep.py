@@ -131,9 +131,37 @@ def download_wheels(dest: Path, python_version: str = GPU_PYTHON) -> list[Path]:
         cmd += ["--platform", plat]
     subprocess.run(cmd + [f"{name}=={version(name)}" for name in CARRIED], check=True)
     got = sorted(dest.glob("*.whl"))
-    if len(got) != len(CARRIED):
-        raise RuntimeError(f"expected {len(CARRIED)} wheels, pip left {[p.name for p in got]}")
+    problems = wheel_problems([p.name for p in got], python_version)
+    if problems:
+        raise RuntimeError("the downloaded wheels would not install on the GPU machine: " + "; ".join(problems))
     return got
+
+
+def wheel_problems(names: list[str], python_version: str = GPU_PYTHON) -> list[str]:
+    """Why a set of wheel file names would not install on the GPU machine (empty: it would).
+
+    Exactly one wheel per carried package, each tagged for CPython ``python_version``
+    on manylinux x86-64 or for any platform (pip refuses two versions of one package).
+    """
+    from packaging.tags import Tag, cpython_tags, compatible_tags
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    ver = tuple(int(x) for x in python_version.split("."))
+    plats = [f"manylinux_2_{n}_x86_64" for n in range(40, 4, -1)] + ["manylinux2014_x86_64", "manylinux2010_x86_64",
+                                                                      "manylinux1_x86_64"]
+    ok: set[Tag] = set(cpython_tags(ver, platforms=plats)) | set(compatible_tags(ver, platforms=plats))
+    seen: dict[str, list[str]] = {}
+    problems = []
+    for name in names:
+        dist, _, _, tags = parse_wheel_filename(name)
+        seen.setdefault(str(canonicalize_name(dist)), []).append(name)
+        if not set(tags) & ok:
+            problems.append(f"{name} does not install on CPython {python_version} manylinux x86-64")
+    for pkg in CARRIED:
+        got = seen.get(str(canonicalize_name(pkg)), [])
+        if len(got) != 1:
+            problems.append(f"{pkg}: {len(got)} wheels ({', '.join(got) or 'none'}), need exactly one")
+    return problems
 
 
 def repack_installed(dist_name: str, dest: Path) -> Path:
