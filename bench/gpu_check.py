@@ -200,8 +200,13 @@ def _empty_cache(dev) -> None:
 
 
 def train_rates(cfg, device: str, batch: int, steps: int) -> dict:
-    """Autoencoder and denoiser training steps/s at ``batch`` (bf16 autocast on CUDA, as the
-    trainer runs), on random data after two warm-up steps; used to plan the schedule."""
+    """Autoencoder and denoiser training steps/s at ``batch``, used to plan the schedule.
+
+    bf16 autocast on CUDA, as the trainer runs. Batches are built the way the
+    trainer builds them (uint8 crops and weight maps on the host, noise from a
+    host generator, then copied), so host-side costs are in the rate; two
+    warm-up steps are not timed.
+    """
     import torch
 
     from core.render.diffusion.losses import DenoiseLoss, VAELoss
@@ -212,41 +217,53 @@ def train_rates(cfg, device: str, batch: int, steps: int) -> dict:
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else \
         torch.autocast("cpu", enabled=False)
     res, ls, c = cfg.resolution, cfg.latent_size, cfg.vae.latent_channels
+    rng = np.random.default_rng(0)
+    pool = rng.integers(0, 255, (2 * batch, res, res, 3), dtype=np.uint8)
+    gen = torch.Generator().manual_seed(0)
 
     def rate(module, make_args) -> float:
         opt = torch.optim.AdamW(module.parameters(), lr=1e-5)
         module.train()
         t = 0.0
         for i in range(steps + 2):
-            args = make_args()
             _sync(dev)
             t1 = time.perf_counter()
+            args = make_args()
             with autocast:
                 loss = module(*args)
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
+            float(loss.detach())  # the trainer reads every loss back, which waits for the step
             _sync(dev)
             if i >= 2:
                 t += time.perf_counter() - t1
         return steps / t
 
+    def vae_args():
+        imgs = pool[rng.integers(0, len(pool), batch)]
+        x = torch.from_numpy(imgs).to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
+        return x, torch.from_numpy(np.ones((batch, 1, res, res), np.float32)).to(dev)
+
     vae_loss = VAELoss(build_vae(cfg), 1e-6).to(dev)
-    vae_rate = rate(vae_loss, lambda: (torch.rand(batch, 3, res, res, device=dev) * 2 - 1,
-                                       torch.ones(batch, 1, res, res, device=dev)))
+    vae_rate = rate(vae_loss, vae_args)
     del vae_loss
     den_loss = DenoiseLoss(Denoiser(cfg), cfg).to(dev)
+    lat = torch.randn(2 * batch, c, ls, ls, device=dev)
 
     def den_args():
-        lat = torch.randn(batch, c, ls, ls, device=dev)
+        pick = [lat[int(i)] for i in rng.integers(0, len(lat), batch)]
+        x = torch.stack(pick)
         ones = torch.ones(batch, dtype=torch.bool, device=dev)
-        return ({"x": lat, "ref": lat, "motion": lat, "prev": lat, "noise": torch.randn_like(lat),
-                 "prev_noise": torch.randn_like(lat), "prev_level": torch.full((batch,), 0.1, device=dev),
+        return ({"x": x, "ref": torch.stack(pick), "motion": torch.stack(pick), "prev": torch.stack(pick),
+                 "noise": torch.randn(x.shape, generator=gen).to(dev),
+                 "prev_noise": torch.randn(x.shape, generator=gen).to(dev),
+                 "prev_level": (torch.rand(batch, generator=gen) * 0.3).to(dev),
                  "audio": torch.zeros(batch, cfg.audio_tokens, 24, device=dev),
                  "emotion": torch.zeros(batch, 11, device=dev), "text": torch.zeros(batch, 384, device=dev),
                  "use_emotion": ones, "use_text": ~ones, "has_prev": ones,
-                 "weight": torch.ones(batch, 1, ls, ls, device=dev),
-                 "t": torch.randint(0, cfg.train_timesteps, (batch,), device=dev)},)
+                 "weight": torch.from_numpy(np.ones((batch, 1, ls, ls), np.float32)).to(dev),
+                 "t": torch.randint(0, cfg.train_timesteps, (batch,), generator=gen).to(dev)},)
 
     den_rate = rate(den_loss, den_args)
     del den_loss
@@ -265,15 +282,24 @@ def plan_steps(rates: dict, seconds: float, min_steps: int = 20) -> tuple[int, i
 # -- training ---------------------------------------------------------------------------
 
 class StageTimer:
-    """Progress callback that keeps when each training stage's first and last step ended."""
+    """Progress callback that keeps when each training stage's first and last step ended,
+    and cancels the run (the trainer checks the token every step) when the call's
+    deadline comes closer than ``floor_s``: a plan that was too optimistic ends with
+    its figures written instead of being killed by the hard limit."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None, floor_s: float = 0.0) -> None:
+        from core.progress import CancelToken
+
         self.stages: dict[str, dict] = {}
+        self.clock, self.floor_s = clock, floor_s
+        self.cancel = CancelToken()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
         st = self.stages.setdefault(stage, {"first_step": done, "t_first": now, "steps": 0, "t_last": now})
         st["t_last"], st["last_step"], st["total"] = now, done, total
+        if self.clock is not None and self.clock.left() < self.floor_s:
+            self.cancel.cancel()
 
     def rates(self, batch: int) -> dict:
         out = {}
@@ -291,7 +317,7 @@ class StageTimer:
 
 
 def train_avatar(clip, preset_name: str, device: str, vae_steps: int, unet_steps: int, batch: int,
-                 workdir: Path, validations: int, say) -> tuple[object, object, StageTimer]:
+                 workdir: Path, validations: int, say, timer: StageTimer) -> tuple[object, object]:
     """The project's trainer on the prepared clip; nothing saved to a model store."""
     from core.render.diffusion.config import preset
     from core.render.diffusion.train import TrainJob, Trainer
@@ -304,9 +330,8 @@ def train_avatar(clip, preset_name: str, device: str, vae_steps: int, unet_steps
     job = TrainJob(name="gpu-check", clips=[clip], model=p.model, train=t, workdir=workdir, out_dir=None,
                    device=device, preset=preset_name, sample_steps=p.sample_steps,
                    val_frames=len(clip.val_index()), score_mouth=False)
-    timer = StageTimer()
-    trainer = Trainer(job, progress=timer, say=say)
-    return trainer, trainer.run(), timer
+    trainer = Trainer(job, progress=timer, cancel=timer.cancel, say=say)
+    return trainer, trainer.run()
 
 
 def _usable(history: list[dict]) -> dict:
@@ -422,10 +447,20 @@ def run(data: Path, out: Path, device: str, dry_run: bool, budget_s: float, say)
     write_json(out, report)
 
     # 3. the avatar
+    from core.errors import Cancelled
+
+    timer = StageTimer(clock, floor_s=RESERVE_S / 3)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as work:
         t0 = time.perf_counter()
-        trainer, result, timer = train_avatar(clip, preset_name, device, vae_steps, unet_steps, batch,
-                                              Path(work), validations=1 if dry_run else 5, say=say)
+        try:
+            trainer, result = train_avatar(clip, preset_name, device, vae_steps, unet_steps, batch, Path(work),
+                                           validations=1 if dry_run else 5, say=say, timer=timer)
+        except Cancelled:
+            report["training"] = {"wall_s": round(time.perf_counter() - t0, 1), **timer.rates(batch)}
+            report["status"] = "training cut at the deadline: the plan was too long for this machine"
+            report["seconds"] = round(clock.elapsed(), 1)
+            write_json(out, report)
+            raise SystemExit(f"error: {report['status']}; rates so far: {report['training']}") from None
         wall = time.perf_counter() - t0
     vh = [h for h in result.history if h["stage"] == "val"]
     losses = {st: [h["loss"] for h in result.history if h["stage"] == st] for st in ("vae", "unet")}

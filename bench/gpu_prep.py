@@ -30,6 +30,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = REPO / "build" / "gpu_check"
+DEFAULT_CACHE = REPO / "build" / "gpu_check_cache"   # the tracked clip as .npy; never carried
 DEFAULT_VIDEO = REPO.parent / "shared" / "data" / "clips" / "hdtf_KatieHill_000.mp4"
 DATASET_FORMAT = "synchrorama-gpu-dataset"
 DATASET_VERSION = 1
@@ -302,12 +303,12 @@ def tree_bytes(repo: Path = REPO) -> int:
 
 
 def prepare(out: Path, video: Path, resolution: int = 256, wheels: str = "download",
-            seconds: float | None = None) -> dict:
+            seconds: float | None = None, cache: Path = DEFAULT_CACHE) -> dict:
     """Dataset + wheels + prep.json in ``out``; raises if the folder would not travel."""
     t0 = time.perf_counter()
     if not video.is_file():
         raise SystemExit(f"error: footage not found: {video}")
-    clip = prepare_clip(video, resolution, out.parent / f"{out.name}_cache", seconds)
+    clip = prepare_clip(video, resolution, cache, seconds)
     meta = write_dataset(clip, out / "dataset.npz")
     if wheels == "download":
         whl = download_wheels(out / "wheels")
@@ -337,17 +338,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     ap.add_argument("--resolution", type=int, default=256, choices=[256, 512])
     ap.add_argument("--seconds", type=float, help="use at most this much of the clip")
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the tracked clip is kept (not carried)")
     ap.add_argument("--wheels", default="download", choices=["download", "installed"],
                     help="download: cp312/any wheels from PyPI for the GPU machine; installed: repack this "
                          "environment's packages (offline; only for a machine with this Python)")
     a = ap.parse_args(argv)
-    report = prepare(a.out, a.video, a.resolution, a.wheels, a.seconds)
+    if a.cache.resolve() == a.out.resolve() or a.out.resolve() in a.cache.resolve().parents:
+        raise SystemExit("error: --cache must be outside --out (it is large and must not travel)")
+    report = prepare(a.out, a.video, a.resolution, a.wheels, a.seconds, a.cache)
     print(json.dumps({k: report[k] for k in ("prepared_mib", "working_tree_mib", "travel_mib", "limit_mib",
                                              "seconds")}
                      | {"dataset_mib": round(report["dataset"]["bytes"] / 2 ** 20, 2),
                         "wheels": [w["file"] for w in report["wheels"]]}))
+    use = ("carry it to the GPU machine (see docs/diffusion.md)" if a.wheels == "download" else
+           "its wheels suit this machine's Python only: use it for dry runs here")
     print(f"prepared {a.out}: {report['prepared_mib']} MiB + working tree {report['working_tree_mib']} MiB "
-          f"= {report['travel_mib']} of 64 MiB; carry it to the GPU machine (see docs/diffusion.md)")
+          f"= {report['travel_mib']} of 64 MiB; {use}")
     return 0
 
 
