@@ -13,6 +13,14 @@ Variants per clip: with the transcript (forced alignment), without it
 the language-independent acoustic mouth (no words at all). Also: the share
 of aligned p/b/m at which our rendered gap is below 20% of our 90th
 percentile gap, blink rate and head-motion spread of ours vs the real clip.
+
+Acoustic mouth model (no words): on each clip, the model's predicted
+opening (jaw_open x (1 - lip_close), straight from the track, no render)
+against the real mouth next to loudness; and on two synthesised non-English
+utterances (espeak-ng German and Spanish, sentences never used in
+training) against the ground truth the phone events give (the same viseme
+model on espeak's own phones), with the best lag; plus the model's
+inference time on 15 s and 10 min of audio.
 """
 
 from __future__ import annotations
@@ -156,7 +164,7 @@ def measure_variant(real: Real, name: str, script: str | None, work: Path, *,
 
 def measure_clip(name: str, work: Path) -> dict:
     real = measure_real(name, work)
-    out = {"real": real, "variants": [], "baselines": {}}
+    out = {"real": real, "variants": [], "baselines": {}, "acoustic_track": acoustic_track(real)}
     runs = []
     if CLIPS.get(name):
         runs.append(("script", CLIPS[name], False))
@@ -169,6 +177,80 @@ def measure_clip(name: str, work: Path) -> dict:
     return out
 
 
+def _opening(curves: dict) -> np.ndarray:
+    """One mouth-opening figure from the speech units: the jaw, less where the lips are shut."""
+    return np.asarray(curves["jaw_open"], np.float64) * (1 - np.asarray(curves["lip_close"], np.float64))
+
+
+def _loudness_curve(samples: np.ndarray, sr: int, fps: float, n: int) -> np.ndarray:
+    from core.eval.lipsync import loudness_envelope
+
+    return loudness_envelope(samples, sr, fps, n)
+
+
+def acoustic_synth(fps: float = 25.0) -> list[dict]:
+    """Model vs loudness on espeak-ng German and Spanish (held out of training).
+
+    Ground truth: the viseme model on the phones espeak reports it spoke
+    (exact timing, no aligner), i.e. what the script path would draw.
+    """
+    from core.eval.lipsync import best_lag_corr
+    from core.motion.acoustic_mouth import mouth_curves
+    from core.motion.acoustic_train import ESPEAK_HELDOUT
+    from core.motion.espeak_phones import synthesise
+    from core.motion.visemes import coarticulate, jaw_loudness
+    from core.speech.features import analyse_audio
+
+    rows = []
+    for lang, texts in ESPEAK_HELDOUT.items():
+        u = synthesise(texts[0], lang)
+        feat = analyse_audio(u.samples, 16000)
+        n = int(len(u.samples) / 16000 * fps)
+        truth = _opening(coarticulate(u.phones, n, fps, jaw_loudness(feat.rms_db, feat.voiced)))
+        ours = _opening(mouth_curves(feat, fps, n))
+        loud = _loudness_curve(u.samples, 16000, fps, n)
+        rows.append({"name": f"espeak {lang}", "seconds": round(len(u.samples) / 16000, 1),
+                     "model": best_lag_corr(ours, truth, MAX_LAG),
+                     "loudness": best_lag_corr(loud, truth, MAX_LAG)})
+    return rows
+
+
+def acoustic_track(real: Real) -> dict:
+    """The model's opening straight from the track vs the real mouth (no render)."""
+    from core.eval.lipsync import best_lag_corr
+    from core.io.audio import load_audio
+    from core.motion.acoustic_mouth import mouth_curves
+    from core.speech.features import analyse_audio
+
+    au = load_audio(real.wav)
+    feat = analyse_audio(au.samples, au.sample_rate)
+    n = len(real.opening)
+    ours = _opening(mouth_curves(feat, real.fps, n))
+    loud = _loudness_curve(au.samples, au.sample_rate, real.fps, n)
+    return {"model": best_lag_corr(ours, real.opening, MAX_LAG),
+            "loudness": best_lag_corr(loud, real.opening, MAX_LAG)}
+
+
+def acoustic_speed() -> dict:
+    """Seconds the model adds to A2M for 15 s and 10 min of audio (features given)."""
+    from core.motion.acoustic_mouth import load_model, mouth_curves
+    from core.speech.features import AudioFeatures
+
+    load_model()
+    rng = np.random.default_rng(0)
+    out = {}
+    for label, seconds in (("15s", 15), ("10min", 600)):
+        T = seconds * 100
+        feat = AudioFeatures(100.0, rng.uniform(-60, -10, T).astype(np.float32),
+                             rng.uniform(300, 4000, T).astype(np.float32), rng.uniform(0, 1, T).astype(np.float32),
+                             rng.uniform(0, 1, T).astype(np.float32), rng.uniform(80, 300, T).astype(np.float32),
+                             rng.random(T) > 0.3, rng.uniform(0, 0.5, T).astype(np.float32))
+        t0 = time.perf_counter()
+        mouth_curves(feat, 25.0, seconds * 25)
+        out[label] = round(time.perf_counter() - t0, 3)
+    return out
+
+
 def _f(x, spec=".2f"):
     return "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, spec)
 
@@ -177,7 +259,7 @@ def run(out_dir: Path) -> dict:
     from bench.common import md_table
 
     figures: dict[str, float] = {}
-    rows, motion_rows, notes = [], [], []
+    rows, motion_rows, notes, ac_rows = [], [], [], []
     for name in CLIPS:
         if not clip_path(name).exists():
             notes.append(f"{name}: clip not found (needs ../shared/data), skipped.")
@@ -202,10 +284,30 @@ def run(out_dir: Path) -> dict:
             figures[f"{name}.baseline_loudness.corr"] = round(float(lo[0]), 3)
         if nv[0] is not None:
             figures[f"{name}.baseline_phones.corr"] = round(float(nv[0]), 3)
+        at = res["acoustic_track"]
+        ac_rows.append([f"{name} (real mouth)", f"{_f(at['model'][0])} ({at['model'][1]:+d})",
+                        f"{_f(at['loudness'][0])} ({at['loudness'][1]:+d})"])
+        figures[f"{name}.acoustic_model_track.corr"] = round(float(at["model"][0]), 3)
+        figures[f"{name}.acoustic_model_track.lag"] = int(at["model"][1])
         m = res["real"].motion
         motion_rows.append([name, "real speaker", _f(m["blinks_per_min"], ".1f"), _f(m["yaw_std_deg"]),
                             _f(m["pitch_std_deg"]), _f(m["roll_std_deg"])])
         figures[f"{name}.real.blinks_per_min"] = round(m["blinks_per_min"], 1)
+    from core.motion.espeak_phones import available as espeak_available
+
+    if espeak_available():
+        for r in acoustic_synth():
+            ac_rows.append([f"{r['name']} ({r['seconds']} s, phone ground truth)",
+                            f"{_f(r['model'][0])} ({r['model'][1]:+d})",
+                            f"{_f(r['loudness'][0])} ({r['loudness'][1]:+d})"])
+            key = r["name"].replace(" ", "_")
+            figures[f"{key}.acoustic_model.corr"] = round(float(r["model"][0]), 3)
+            figures[f"{key}.acoustic_model.lag"] = int(r["model"][1])
+            figures[f"{key}.loudness.corr"] = round(float(r["loudness"][0]), 3)
+    else:
+        notes.append("espeak-ng not installed: synthesised non-English rows skipped (apt-get install espeak-ng).")
+    speed = acoustic_speed()
+    figures.update({f"acoustic_model_seconds_{k}": v for k, v in speed.items()})
     md = [
         "Pearson r (best lag in ±4 frames; + = ours late) between the rendered and the real mouth "
         "opening (mediapipe inner-lip gap / eye-corner distance), self-reenactment from the first frame. "
@@ -216,6 +318,12 @@ def run(out_dir: Path) -> dict:
                   "p/b/m closed"], rows),
         "",
         md_table(["clip", "run", "blinks/min", "yaw std °", "pitch std °", "roll std °"], motion_rows),
+        "",
+        "Acoustic mouth model, opening (jaw x (1 - lip_close)) straight from the track, no render:",
+        "",
+        md_table(["audio (against)", "model r (lag)", "loudness r (lag)"], ac_rows),
+        "",
+        f"Model inference: {speed['15s']} s for 15 s of audio, {speed['10min']} s for 10 min (one process).",
     ] + ([""] + notes if notes else [])
     return {"title": TITLE, "markdown": "\n".join(md), "figures": figures}
 

@@ -224,6 +224,12 @@ def bundled_models() -> list[BundledModel]:
         out.append(BundledModel("speech emotion recogniser (this project)", "emotion from the voice",
                                 "synchrorama-studio", "CC BY-NC-SA 4.0 (trained on RAVDESS/TESS)",
                                 str(ser_dir), size))
+    mouth_dir = Path(__file__).resolve().parent / "motion" / "weights"
+    if mouth_dir.is_dir():
+        size = sum(p.stat().st_size for p in mouth_dir.rglob("*") if p.is_file())
+        out.append(BundledModel("acoustic mouth model (this project)", "lip-sync without words",
+                                "synchrorama-studio", "CC BY-NC-SA 4.0 / BY-NC-ND 4.0 (RAVDESS/TESS)",
+                                str(mouth_dir), size))
     return out
 
 

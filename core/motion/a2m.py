@@ -61,41 +61,19 @@ def _shift(x: np.ndarray, frames: float) -> np.ndarray:
 
 
 def mouth_from_audio(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.ndarray]:
-    """Jaw, rounding and spreading weights from the spectrum, no words needed.
+    """The six speech units predicted from the audio alone, no words needed.
 
-    The jaw follows the share of energy between 1 and 3 kHz rather than
-    loudness: open vowels put energy there (high first and second
-    formants), while m/n murmurs, closures and rounded vowels keep it
-    below 1 kHz. On the HDTF dev clip this share correlates 0.40 with the
-    real mouth, loudness 0.08; on the music clip (lp_d10) loudness does
-    better (docs/a2m.md), so the two are multiplied: open vowels open more
-    when they are loud, and near-silence closes the jaw.
+    A small model (``core.motion.acoustic_mouth``) trained to reproduce
+    the phone path's viseme curves from loudness and spectral shape over
+    +-90 ms of context, on forced-aligned English and espeak-ng speech in
+    eight languages with music and noise mixed in. The hand-made
+    mapping it replaced (1-3 kHz share times loudness) followed the real
+    singer on lp_d10 less well than loudness alone (docs/a2m.md). Missing
+    or damaged weights raise ``AcousticWeightsError`` naming the file.
     """
-    rate = feat.rate
-    mid = feat.mid_ratio if feat.mid_ratio is not None else 1 - feat.low_ratio
-    mid_db = 10 * np.log10(np.asarray(mid, np.float64) + 1e-6)
-    v = feat.voiced
-    ref = mid_db[v] if v.sum() > 10 else mid_db
-    med = float(np.median(ref))
-    spread = max(float(np.percentile(ref, 80) - np.percentile(ref, 20)), 2.0)
-    open_ = np.clip(0.45 + 0.5 * (mid_db - med) / spread, 0, 1)
-    lo = np.percentile(feat.rms_db, 20)
-    hi = np.percentile(feat.rms_db[v], 95) if v.any() else lo + 30
-    loud = np.clip((feat.rms_db - lo) / max(hi - lo, 6.0), 0, 1)
-    # only near-silence closes the jaw: a mouth may stay open in a short pause
-    floor = np.percentile(feat.rms_db, 5)
-    gate = np.clip((feat.rms_db - floor) / 3.0, 0, 1)
-    jaw100 = _smooth(open_ * gate, rate * 0.04) * (0.5 + loud)
-    jaw = feat.at_fps(jaw100.astype(np.float32), fps, n)
-    voiced = feat.at_fps(v.astype(np.float32), fps, n)
-    low = feat.at_fps(feat.low_ratio, fps, n)
-    cen = feat.at_fps(feat.centroid, fps, n)
-    med_c = float(np.median(feat.centroid[v])) if v.any() else 1500.0
-    round_ = np.clip((low - 0.75) / 0.2, 0, 1) * np.clip(1 - jaw, 0, 1) * voiced
-    stretch = np.clip((cen - med_c) / (med_c + 1e-6), 0, 1) * np.clip(voiced, 0, 1) * 0.6
-    out = {"jaw_open": np.clip(jaw, 0, 1) * 0.75, "lip_round": round_ * 0.6, "lip_stretch": stretch}
-    lead = LIP_LEAD_FRAMES * fps / 25.0
-    return {k: _shift(_smooth(v_, 0.6), lead) for k, v_ in out.items()}
+    from core.motion.acoustic_mouth import mouth_curves
+
+    return mouth_curves(feat, fps, n)
 
 
 def blinks(n: int, fps: float, rng: np.random.Generator, rate_per_min: float,
@@ -187,12 +165,13 @@ def mouth_from_phones(feat: AudioFeatures, fps: float, n: int, alignment: Alignm
 
 
 def mouth_acoustic(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.ndarray]:
-    """Language-independent mouth: loudness/spectrum, lips at rest in pauses."""
-    out = mouth_from_audio(feat, fps, n)
-    rest = coarticulate(pause_phones(feat, 0.3), n, fps)["lip_close"] * 0.7
-    out["lip_close"] = rest
-    out["jaw_open"] = out["jaw_open"] * (1 - rest)
-    return out
+    """Language-independent mouth (singing, other languages, failed alignment).
+
+    The model's curves already hold what the phone path does in pauses
+    (lips at rest, parting before speech resumes) and the lip lead, because
+    it learned them from that path; nothing is added on top.
+    """
+    return mouth_from_audio(feat, fps, n)
 
 
 def has_phones(alignment: Alignment | None) -> bool:

@@ -1,0 +1,158 @@
+"""Acoustic mouth model: shipped weights, refusal of damaged ones, use in A2M, held-out quality.
+
+The held-out bars are what the shipped model measured (docs/a2m.md, the
+manifest's "heldout" block) less a margin; they need ../shared/data (RAVDESS
+actors 19-20, never trained on) or espeak-ng and skip saying why without.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.motion import acoustic_mouth as am
+from core.speech.features import analyse_audio
+from tests.conftest import shared
+
+
+def _tone_speech(seconds: float = 3.0, sr: int = 16000) -> np.ndarray:
+    """Syllable-like bursts of a harmonic tone with pauses (deterministic)."""
+    t = np.arange(int(seconds * sr)) / sr
+    env = np.clip(np.sin(2 * np.pi * 3.0 * t), 0, None) * (t % 1.0 < 0.7)
+    x = sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 12))
+    rng = np.random.default_rng(0)
+    return (0.3 * env * x / 3 + 0.001 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.fixture()
+def fresh_cache():
+    am._cache.clear()
+    yield
+    am._cache.clear()
+
+
+def _copy_weights(tmp_path: Path) -> Path:
+    d = tmp_path / "w"
+    shutil.copytree(am.WEIGHTS_DIR, d)
+    return d
+
+
+def test_shipped_weights_load_with_manifest_and_licence(fresh_cache):
+    m = am.load_model()
+    man = json.loads((am.WEIGHTS_DIR / am.MANIFEST_NAME).read_text())
+    assert man["sha256"] == am.sha256_bytes(am.WEIGHTS_DIR / am.WEIGHTS_NAME)
+    assert m.units == am.UNITS
+    assert "non-commercial" in (am.WEIGHTS_DIR / "LICENCE.txt").read_text()
+    assert "licence" in man and "command" in man
+    with np.load(am.WEIGHTS_DIR / am.WEIGHTS_NAME, allow_pickle=False) as z:  # plain arrays only
+        assert all(z[k].dtype.kind in "fi" for k in z.files)
+
+
+def test_damaged_weights_are_refused_naming_the_file(tmp_path, fresh_cache):
+    d = _copy_weights(tmp_path)
+    w = d / am.WEIGHTS_NAME
+    data = bytearray(w.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    w.write_bytes(bytes(data))
+    with pytest.raises(am.AcousticWeightsError, match="sha256") as e:
+        am.load_model(d)
+    assert str(w) in str(e.value)
+
+
+def test_missing_weights_or_manifest_are_loud_errors(tmp_path, fresh_cache):
+    d = _copy_weights(tmp_path)
+    (d / am.WEIGHTS_NAME).unlink()
+    with pytest.raises(am.AcousticWeightsError, match="missing") as e:
+        am.load_model(d)
+    assert str(d / am.WEIGHTS_NAME) in str(e.value)
+    d2 = _copy_weights(tmp_path / "b")
+    (d2 / am.MANIFEST_NAME).unlink()
+    with pytest.raises(am.AcousticWeightsError, match="manifest missing"):
+        am.load_model(d2)
+
+
+def test_a2m_fallback_uses_the_model(fresh_cache):
+    from core.motion.a2m import audio_to_motion
+    from core.tracks import Alignment
+
+    feat = analyse_audio(_tone_speech(), 16000)
+    n = 75
+    track = audio_to_motion(feat, 25.0, n, alignment=Alignment(source="energy"))
+    want = am.mouth_curves(feat, 25.0, n)
+    for unit in am.UNITS:
+        np.testing.assert_allclose(track.unit(unit), np.clip(want[unit], 0, 1), atol=1e-6)
+    assert track.unit("jaw_open").max() > 0.2          # the bursts open the mouth
+    assert track.unit("jaw_open")[-3:].max() < track.unit("jaw_open").max()
+
+
+def test_a2m_fallback_fails_loudly_on_damaged_weights(tmp_path, monkeypatch, fresh_cache):
+    from core.motion.a2m import audio_to_motion
+    from core.tracks import Alignment
+
+    d = _copy_weights(tmp_path)
+    (d / am.WEIGHTS_NAME).write_bytes(b"not weights")
+    monkeypatch.setattr(am, "WEIGHTS_DIR", d)
+    feat = analyse_audio(_tone_speech(1.0), 16000)
+    with pytest.raises(am.AcousticWeightsError, match=am.WEIGHTS_NAME):
+        audio_to_motion(feat, 25.0, 25, alignment=Alignment(source="energy"))
+
+
+def test_long_audio_is_predicted_in_chunks_identically(fresh_cache):
+    m = am.load_model()
+    x = np.tile(_tone_speech(3.0), 30)  # 90 s > one 60-s chunk
+    feat = analyse_audio(x, 16000)
+    whole = m.forward(am.with_context(am.frame_inputs(feat), m.offsets))
+    np.testing.assert_allclose(m.predict(feat), whole, atol=1e-5)
+
+
+def _heldout_r(samples: np.ndarray, phones) -> tuple[float, float]:
+    """(model r, loudness r) of the jaw against the phone path's jaw on one utterance."""
+    from core.motion.acoustic_train import teacher_curves
+
+    Y, feat = teacher_curves(samples, phones)
+    P = am.load_model().predict(feat)
+    loud = np.clip(feat.rms_db - np.percentile(feat.rms_db, 95) + 40, 0, None)
+    return float(np.corrcoef(P[:, 0], Y[:, 0])[0, 1]), float(np.corrcoef(loud, Y[:, 0])[0, 1])
+
+
+def test_model_follows_the_phone_path_on_held_out_speakers(fresh_cache):
+    """RAVDESS actors 19 and 20 were never trained on; their sentences are known."""
+    from core.emotion.ser_data import read_clip
+    from core.speech.align import align_words
+
+    root = shared("emotion_speech", "ravdess")
+    rs, ls = [], []
+    for actor in (19, 20):
+        for stmt, text in (("01", "kids are talking by the door"), ("02", "dogs are sitting by the door")):
+            for emo in ("01", "05"):
+                p = root / f"Actor_{actor:02d}" / f"03-01-{emo}-01-{stmt}-01-{actor:02d}.flac"
+                if not p.exists():
+                    pytest.skip(f"development data not found: {p}")
+                x = read_clip(p)
+                res = align_words(x, 16000, text.split())
+                r, lr = _heldout_r(x, res.phones)
+                rs.append(r)
+                ls.append(lr)
+    # measured on these 8 clips: model 0.81 (0.74-0.87), loudness 0.73 (docs/a2m.md)
+    assert np.mean(rs) >= 0.75, rs
+    assert min(rs) >= 0.65, rs
+    assert np.mean(rs) >= np.mean(ls) + 0.04, (rs, ls)
+
+
+def test_model_follows_espeak_phones_in_held_out_languages(fresh_cache):
+    """German and Spanish sentences that training never saw, phones from the synthesiser."""
+    from core.motion import espeak_phones
+    from core.motion.acoustic_train import ESPEAK_HELDOUT
+
+    if not espeak_phones.available():
+        pytest.skip("espeak-ng library not installed (apt-get install espeak-ng)")
+    for lang, texts in ESPEAK_HELDOUT.items():
+        u = espeak_phones.synthesise(texts[0], lang)
+        r, lr = _heldout_r(u.samples, u.phones)
+        # measured: de 0.38 (loudness 0.03), es 0.33 (loudness 0.18); docs/a2m.md
+        assert r >= 0.28, (lang, r)
+        assert r >= lr + 0.1, (lang, r, lr)
