@@ -67,3 +67,20 @@ def test_wheel_check_wants_one_cp312_or_pure_wheel_per_package():
     assert any("pillow" in p and "3.12" in p for p in wheel_problems(wrong))
     assert any("diffusers: 0 wheels" in p for p in wheel_problems(names[1:]))
     assert any("diffusers: 2 wheels" in p for p in wheel_problems(names + ["diffusers-0.41.0-py3-none-any.whl"]))
+
+
+def test_deadline_watchdog_stops_training_with_the_rates_so_far(synthetic, tmp_path):
+    """On the GPU the schedule is planned from measured rates; if the plan was too long the
+    trainer is cancelled before the hard limit kills the call (figures kept)."""
+    import pytest
+
+    from bench.gpu_check import Clock, StageTimer, train_avatar
+    from core.errors import Cancelled
+
+    timer = StageTimer(Clock(0.0), floor_s=1.0)  # already past the deadline
+    with pytest.raises(Cancelled):
+        train_avatar(synthetic, "tiny", "cpu", vae_steps=50, unet_steps=50, batch=2, workdir=tmp_path,
+                     validations=0, say=lambda msg: None, timer=timer)
+    assert timer.stages["train autoencoder"]["last_step"] == 1
+    assert "train denoiser" not in timer.stages
+    assert (tmp_path / "checkpoint" / "vae.safetensors").exists()  # --resume could continue it
