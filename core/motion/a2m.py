@@ -46,6 +46,20 @@ class A2MSettings:
     use_phones: bool = True      # False: acoustic mouth even when phones are known
 
 
+def check_motion_settings(head_motion: float, blink_rate: float, where: str | None = None) -> None:
+    """Raise UserInputError naming the setting and its range (CLI, project and app share it)."""
+    from core.errors import UserInputError
+
+    lo, hi = HEAD_MOTION_RANGE
+    if not (isinstance(head_motion, (int, float)) and np.isfinite(head_motion) and lo <= head_motion <= hi):
+        raise UserInputError(f"head motion {head_motion!r} is out of range.", where,
+                             f"Use {lo:g}..{hi:g} (0 = still, 1 = natural, 2 = lively).")
+    lo, hi = BLINK_RATE_RANGE
+    if not (isinstance(blink_rate, (int, float)) and np.isfinite(blink_rate) and lo <= blink_rate <= hi):
+        raise UserInputError(f"blink rate {blink_rate!r} is out of range.", where,
+                             f"Use {lo:g}..{hi:g} blinks per minute (real speakers blink 10-25).")
+
+
 def _smooth(x: np.ndarray, frames: float) -> np.ndarray:
     if frames <= 0:
         return x
@@ -215,17 +229,3 @@ def audio_to_motion(feat: AudioFeatures, fps: float, n_frames: int,
     track.head[:], _ = head_motion(feat, fps, n_frames, rng, energy, alignment, head_set)
     track.gaze[:] = gaze_motion(n_frames, fps, rng, pauses=~voiced)
     return track
-def check_motion_settings(head_motion: float, blink_rate: float, where: str | None = None) -> None:
-    """Raise UserInputError naming the setting and its range (CLI, project and app share it)."""
-    from core.errors import UserInputError
-
-    lo, hi = HEAD_MOTION_RANGE
-    if not (isinstance(head_motion, (int, float)) and np.isfinite(head_motion) and lo <= head_motion <= hi):
-        raise UserInputError(f"head motion {head_motion!r} is out of range.", where,
-                             f"Use {lo:g}..{hi:g} (0 = still, 1 = natural, 2 = lively).")
-    lo, hi = BLINK_RATE_RANGE
-    if not (isinstance(blink_rate, (int, float)) and np.isfinite(blink_rate) and lo <= blink_rate <= hi):
-        raise UserInputError(f"blink rate {blink_rate!r} is out of range.", where,
-                             f"Use {lo:g}..{hi:g} blinks per minute (real speakers blink 10-25).")
-
-
