@@ -366,18 +366,20 @@ def write_sheet(frames: dict, out: Path) -> str:
     return "heldout_real_mesh_diffusion.png"
 
 
-def score_mouth(out: Path) -> dict:
+def score_mouth(src: Path, out: Path) -> dict:
     """CPU, with mediapipe: mouth-opening correlation of the GPU avatar's held-out crops and
-    of the mesh renderer's frames with the real ones; added to gpu_check.json."""
+    of the mesh renderer's frames with the real ones. Reads ``src`` (what the GPU call
+    wrote; may be read-only) and writes the completed gpu_check.json into ``out``."""
     from core.render.diffusion.evaluate import correlation, mouth_series
 
-    z = np.load(out / "heldout.npz", allow_pickle=False)
+    z = np.load(src / "heldout.npz", allow_pickle=False)
     real = mouth_series(z["real"])
     res = {"mouth_corr": correlation(mouth_series(z["diffusion"]), real),
            "mesh_mouth_corr": correlation(mouth_series(z["mesh"]), real),
-           "mouth_frames": int(np.isfinite(real).sum())}
-    report = json.loads((out / "gpu_check.json").read_text(encoding="utf-8"))
+           "mouth_frames_with_face": int(np.isfinite(real).sum())}
+    report = json.loads((src / "gpu_check.json").read_text(encoding="utf-8"))
     report.setdefault("heldout", {}).update(res)
+    out.mkdir(parents=True, exist_ok=True)
     write_json(out, report)
     return res
 
@@ -500,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget-s", type=float, default=420.0,
                     help="seconds this call may take in all (training is planned to fit)")
     ap.add_argument("--score-mouth", type=Path, metavar="DIR",
-                    help="CPU afterwards: add mouth-opening correlations to DIR/gpu_check.json (needs mediapipe)")
+                    help="CPU afterwards: DIR/gpu_check.json plus mouth-opening correlations of DIR/heldout.npz, "
+                         "written to --out (needs mediapipe)")
     a = ap.parse_args(argv)
     clock = Clock(a.budget_s)  # before torch is imported: its import counts against the budget
 
@@ -508,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[gpu_check] {msg}", file=sys.stderr, flush=True)
 
     if a.score_mouth:
-        print(json.dumps(score_mouth(a.score_mouth)))
+        print(json.dumps(score_mouth(a.score_mouth, a.out)))
         return 0
     if not a.data.is_file():
         raise SystemExit(f"error: {a.data} not found; run `make gpu-prep` (python -m bench.gpu_prep) first")
