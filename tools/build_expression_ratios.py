@@ -52,6 +52,10 @@ EMOTION_CLIPS = {"happy": "happy", "sad": "sad", "angry": "angry", "surprised": 
 # at full strength moved the identity distance past 0.45 on the embedded
 # sample (0.477; 0.458 at 0.8; tests/render/test_mesh_measured.py), so it ships at 0.7.
 EMOTION_SCALE = {"disgusted": 0.7}
+# Emotions whose folds are all below the brows: their maps are cut above them
+# (the happy map kept a faint forehead pattern that showed as a smudge on
+# small and painted faces, st_sad and lp_s5 in docs/contact_emotions.png).
+BELOW_BROWS = ("happy", "disgusted")
 # points that do not move with expression: a 3-D similarity on them removes head pose
 RIGID = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 33, 133, 263, 362, 127, 356, 234, 454, 162, 389, 21, 251)
 ACTORS = ("M030", "W009")
@@ -79,8 +83,23 @@ def _keep_mask(p: np.ndarray) -> np.ndarray:
         cv2.circle(cut, (int(round(p[i][0] * 4)), int(round(p[i][1] * 4))), int(round(5 * u * 4)), 1.0, -1,
                    cv2.LINE_AA, 2)
     cut = cv2.dilate(cut, np.ones((3, 3), np.uint8), iterations=int(2 * u))
+    # the lids' edges slide in every expression: a wider margin there, or
+    # raised lids leave a dark ring (seen on st_sad's surprise)
+    eyes = np.zeros((SIDE, SIDE), np.float32)
+    for poly in (L.RIGHT_EYE, L.LEFT_EYE):
+        cv2.fillPoly(eyes, [np.round(p[poly] * 4).astype(np.int32)], 1.0, cv2.LINE_AA, 2)
+    cut = np.maximum(cut, cv2.dilate(eyes, np.ones((3, 3), np.uint8), iterations=int(5 * u)))
     keep = face * (1 - cut)
     return cv2.GaussianBlur(keep, (0, 0), 2.5 * u)
+
+
+def _below_brows(p: np.ndarray) -> np.ndarray:
+    """Soft mask, 1 below the brows' lower edge and 0 a few pixels above it."""
+    from core.face import landmarks as L
+
+    edge = float(np.mean([p[L.RIGHT_BROW, 1].max(), p[L.LEFT_BROW, 1].max()]))
+    ys = np.arange(SIDE, dtype=np.float32)[:, None]
+    return np.broadcast_to(np.clip((ys - edge) / 6.0 + 0.5, 0, 1), (SIDE, SIDE)).astype(np.float32)
 
 
 def _clip_frames(path: Path, step: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -205,7 +224,8 @@ def build(data_dir: Path) -> tuple[dict[str, np.ndarray], dict]:
     for emo, clip in EMOTION_CLIPS.items():
         r = agreed([face_band(med[(a, clip)] - med[(a, "neutral")]) for a in ACTORS])
         k = EMOTION_SCALE.get(emo, 1.0)
-        maps[f"expr_{emo}"] = np.clip(k * r * keep, -CLIP, CLIP).astype(np.float32)
+        region = keep * (_below_brows(canon) if emo in BELOW_BROWS else 1.0)
+        maps[f"expr_{emo}"] = np.clip(k * r * region, -CLIP, CLIP).astype(np.float32)
         per_actor[f"expr_{emo}"] = {a: float(np.abs(face_band(med[(a, clip)] - med[(a, "neutral")]) * keep).sum()
                                             / keep.sum()) for a in ACTORS}
         units[f"expr_{emo}"] = {f"expr_{emo}": 1.0}

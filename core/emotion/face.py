@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.motion.units import clip_weights
 from core.tracks import EmotionTrack, MotionTrack
 
 DEFAULTS: dict[str, dict[str, float]] = {
@@ -263,6 +264,11 @@ def unit_offsets(acts: dict[str, np.ndarray], units: list[str], n: int,
             for v, share in shares.items():
                 if v in units:
                     add[:, units.index(v)] += share * ex
+        # a learned expression the photo shows but the emotion lacks is undone
+        # by the same unit below zero (its shape reversed, its folds divided out)
+        for u in units:
+            if u.startswith("expr_") and shown.get(u, 0.0) > 0:
+                add[:, units.index(u)] -= excess[:, units.index(u)] * total * COUNTER_GAIN
     return add
 
 
@@ -291,7 +297,7 @@ def emotion_to_motion(motion: MotionTrack, emotion: EmotionTrack) -> None:
         pull, dep = w[:, i].copy(), w[:, j].copy()
         w[:, i] = np.clip(pull - 0.5 * dep, 0, None)
         w[:, j] = np.clip(dep - 0.5 * pull, 0, None)
-    motion.weights[:] = np.clip(w, 0, 1)
+    motion.weights[:] = clip_weights(w, units)
     # head posture
     fps = motion.fps
     pitch = np.zeros(n, np.float32)

@@ -9,6 +9,10 @@ because tracks store unit names, not indices.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
+
 # name -> (group, short description)
 UNITS: dict[str, tuple[str, str]] = {
     # visemes (speech)
@@ -51,3 +55,27 @@ UNIT_NAMES: list[str] = list(UNITS)
 
 # Head pose columns in MotionTrack.head: degrees, then fractions of face width.
 HEAD_COLUMNS = ("yaw", "pitch", "roll", "tx", "ty", "scale")
+
+
+# Learned whole-face units may go below zero: -k undoes k of that expression
+# where the portrait itself shows it (a grinning photo made sad), and above
+# one for an exaggerated, cartoon-like face. Every other unit is 0..1.
+LEARNED_RANGE = (-1.0, 1.5)
+
+
+def unit_range(name: str) -> tuple[float, float]:
+    """(low, high) a unit's weight may take."""
+    return LEARNED_RANGE if UNITS.get(name, ("",))[0] == "expr" else (0.0, 1.0)
+
+
+def clip_weights(weights, units=None):
+    """Weights (..., U) clipped to each unit's range, in place; returns them."""
+    lo, hi = _bounds(tuple(units) if units is not None else tuple(UNIT_NAMES))
+    np.clip(weights, lo, hi, out=weights)
+    return weights
+
+
+@lru_cache(maxsize=8)
+def _bounds(names: tuple[str, ...]):
+    return (np.array([unit_range(u)[0] for u in names], np.float32),
+            np.array([unit_range(u)[1] for u in names], np.float32))

@@ -116,15 +116,21 @@ class ExpressionAppearance:
         self.size = size
         self._gain_img = np.ones((size, size), np.float32)
 
+    def scale_unit(self, unit: str, factor: float) -> None:
+        """Scale the maps a unit drives (the renderer's identity guard uses this)."""
+        k = UNIT_NAMES.index(unit)
+        for j in np.nonzero(self.proj[:, k])[0]:
+            self.maps[j] *= factor
+
     def drivers(self, weights: np.ndarray) -> np.ndarray:
-        """Per-component strength (0..MAX_DRIVER) for one frame's unit weights."""
+        """Per-map strength (-1..MAX_DRIVER) for one frame's unit weights (negative: undone)."""
         w = np.asarray(weights, np.float32)[: self.proj.shape[1]]
-        return np.clip(self.proj[:, : len(w)] @ w, 0, MAX_DRIVER)
+        return np.clip(self.proj[:, : len(w)] @ w, -1.0, MAX_DRIVER)
 
     def log_ratio(self, weights: np.ndarray) -> np.ndarray | None:
         """The combined log ratio over the rest face box, or None when nothing is expressed."""
         d = self.drivers(weights) * self.gain
-        on = np.nonzero(d > MIN_DRIVER)[0]
+        on = np.nonzero(np.abs(d) > MIN_DRIVER)[0]
         if len(on) == 0:
             return None
         out = self.maps[on[0]] * d[on[0]]

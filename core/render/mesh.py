@@ -19,7 +19,7 @@ import numpy as np
 from core.errors import UserInputError
 from core.face import landmarks as L
 from core.face.rig import FaceRig, extract_square
-from core.motion.units import UNIT_NAMES
+from core.motion.units import UNIT_NAMES, clip_weights
 from core.progress import CancelToken, Progress
 from core.render.appearance import ExpressionAppearance, expression_fields
 from core.render.base import RenderConditioning
@@ -32,6 +32,10 @@ from core.tracks import MotionTrack
 
 
 N_MESH = 468  # face-mesh points; 468-477 are the irises
+# dlib identity distance a single learned expression at full strength may
+# reach on this face (renders of one person measure < 0.35-0.4; the emotion
+# issue's bar for a whole expressive render is 0.45)
+IDENTITY_GUARD = 0.36
 
 
 @dataclass
@@ -112,6 +116,73 @@ class MeshRenderer:
         self.appearance = ExpressionAppearance(pts, n)
         self._prepare_output(rig)
         self._prepared = True
+        self.expression_scale = self._guard_expression_identity()
+
+    def _guard_expression_identity(self) -> dict[str, float]:
+        """Scale each learned expression down until this face still looks like itself.
+
+        The actors' full-strength faces (shape and skin folds) carried onto
+        another face can move it past what a viewer accepts as the same
+        person, more so on small, painted or drawn faces. Each ``expr_*``
+        unit is rendered alone at full strength and the dlib identity
+        distance to the rest crop measured; where it exceeds
+        IDENTITY_GUARD the unit's shape and ratio map are scaled by
+        GUARD / distance (up to three times). Returns the scale per unit.
+        The scales are cached per portrait crop, fields and maps (about a
+        second of dlib work on two cores).
+        """
+        import hashlib
+
+        from core.cache import AnalysisCache
+        from core.paths import cache_dir
+
+        expr = [UNIT_NAMES.index(u) for u in UNIT_NAMES if u.startswith("expr_")]
+        h = hashlib.sha256(f"identity-guard-v1|{IDENTITY_GUARD}".encode())
+        for a in (self.src, self.fields_px[expr], self.appearance.maps):
+            h.update(np.ascontiguousarray(a).tobytes())
+        cache = AnalysisCache(cache_dir() / "render")
+        key = f"identity-guard-{h.hexdigest()[:32]}"
+        hit = cache.get(key)
+        if hit is None:
+            hit = self._measure_expression_identity()
+            try:
+                cache.root.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass   # an unwritable cache only costs the second of measuring again
+            cache.put(key, hit)
+        for name, k in hit.items():
+            if k != 1.0:
+                self.fields_px[UNIT_NAMES.index(name)] *= k
+                self.appearance.scale_unit(name, k)
+        return hit
+
+    def _measure_expression_identity(self) -> dict[str, float]:
+        """The guard's scales, measured (fields and maps are left as they were)."""
+        from core.face.identity import FaceEmbedder
+
+        emb = FaceEmbedder()
+        pts = self.rest[:N_MESH, :2]
+        box = (*pts.min(0).tolist(), *pts.max(0).tolist())
+        ref = emb.embed(self.src, box)
+        still, ahead = np.zeros(6, np.float32), np.zeros(2, np.float32)
+        scales: dict[str, float] = {}
+        for name in (u for u in UNIT_NAMES if u.startswith("expr_")):
+            i, k = UNIT_NAMES.index(name), 1.0
+            w = np.zeros(len(UNIT_NAMES), np.float32)
+            w[i] = 1.0
+            for _ in range(3):
+                d = float(np.linalg.norm(emb.embed(self.render_crop(w, still, ahead), box) - ref))
+                if d <= IDENTITY_GUARD:
+                    break
+                step = max(0.4, IDENTITY_GUARD / d)
+                k *= step
+                self.fields_px[i] *= step
+                self.appearance.scale_unit(name, step)
+            scales[name] = round(k, 4)
+            if k != 1.0:   # put it back: the caller applies the rounded scale
+                self.fields_px[i] /= k
+                self.appearance.scale_unit(name, 1.0 / k)
+        return scales
 
     def _prepare_output(self, rig: FaceRig) -> None:
         import cv2
@@ -189,7 +260,7 @@ class MeshRenderer:
         aspect ratio by only 13 %; the lids' first third barely changes what
         is seen of the eye.
         """
-        w = np.clip(np.asarray(weights, np.float32), 0, 1).copy()
+        w = clip_weights(np.asarray(weights, np.float32).copy())
         # Per eye closure = max(blink, wink); the blink field is the sum of
         # the two wink fields, so split it into a shared part and the rest.
         right, left = (1 - (1 - np.maximum(w[self.blink_i], w[i])) ** 1.5 for i in self.wink_i)

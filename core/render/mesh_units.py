@@ -320,6 +320,8 @@ def _irises_follow_lids(c: np.ndarray, field: np.ndarray) -> None:
 
 def combine(fields: np.ndarray, weights: np.ndarray, jaw_index: int, close_index: int) -> np.ndarray:
     """Weighted sum of unit fields; lip closure suppresses jaw opening."""
-    w = np.clip(weights, 0.0, 1.0).astype(np.float32).copy()
+    from core.motion.units import clip_weights
+
+    w = clip_weights(np.asarray(weights, np.float32).copy()[: fields.shape[0]], UNIT_NAMES[: fields.shape[0]])
     w[jaw_index] *= 1.0 - w[close_index]
     return np.tensordot(w, fields, axes=1)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.motion.units import clip_weights
 from core.scene.parse import Cue, parse_description
 from core.tracks import MotionTrack, SceneSegment, SceneTrack
 
@@ -273,7 +274,7 @@ def apply_scene_cues(motion: MotionTrack, scenes: SceneTrack, fps: float) -> lis
             a, b = seg.start + cue.t0 * span, seg.start + cue.t1 * span
             _apply(motion, cue, a, b, seg.end, t, notes)
         messages += [f"{label}: {m}" for m in dict.fromkeys(notes)]
-    np.clip(motion.weights, 0, 1, out=motion.weights)
+    clip_weights(motion.weights, motion.units)
     # the mesh warp tears beyond about these angles (measured on the sample portrait)
     motion.head[:, YAW] = np.clip(motion.head[:, YAW], -20, 20)
     motion.head[:, PITCH] = np.clip(motion.head[:, PITCH], -12, 12)
