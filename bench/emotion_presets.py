@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 TITLE = "Emotion presets and auto emotion (fer + identity)"
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted", "contempt")
 
@@ -28,6 +30,8 @@ EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgust
 # appearance did not). The embedded sample is not used: its broad grin reads
 # as happy whatever we add.
 AUTO_PORTRAIT = "lp_s1"
+SENTENCE = "Kids are talking by the door."
+VALENCES = (-1.0, -0.5, 0.0, 0.5, 1.0)
 MEAD_FRAME = 40
 
 
@@ -36,7 +40,7 @@ def _portraits(work: Path) -> dict[str, Path]:
     from core.io.image import save_png
     from core.io.video import iter_frames
 
-    out = {n: SHARED_DATA / "portraits" / f"{n}.jpg" for n in ("lp_s1", "lp_s2")}
+    out = {n: SHARED_DATA / "portraits" / f"{n}.jpg" for n in ("lp_s1", "lp_s2", "lp_s5")}
     for actor in ("M030", "W009"):
         clip = SHARED_DATA / "emotion_faces" / f"{actor}_front_neutral_level1_001.mp4"
         if not clip.exists():
@@ -50,18 +54,46 @@ def _portraits(work: Path) -> dict[str, Path]:
     return out
 
 
-def presets(out_dir: Path | None = None) -> list[dict]:
+def presets(out_dir: Path | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+    """Forced rows per portrait, and per portrait the valence sweep and the smile cue."""
     from bench.common import SHARED_DATA
     from core.emotion.measure import FaceReader
 
     audio = SHARED_DATA / "emotion_speech" / "ravdess" / "Actor_19" / "03-01-01-01-01-01-19.flac"
-    rows = []
+    rows, affect = [], []
     with tempfile.TemporaryDirectory(prefix="emotion-portraits-") as work:
         for name, path in _portraits(Path(work)).items():
             if not path.exists() or not audio.exists():
                 continue
-            rows += _forced_rows(FaceReader(path), name, audio, out_dir)
-    return rows
+            fr = FaceReader(path)
+            rows += _forced_rows(fr, name, audio, out_dir)
+            affect.append(_affect_row(fr, name, audio, Path(work)))
+        geometry = geometry_vs_mead(Path(work))
+    return rows, affect, geometry
+
+
+def _affect_row(fr, name: str, audio: Path, work: Path) -> dict:
+    """fer's happy probability under a held valence curve, and with the scene cue "smiling broadly"."""
+    import json
+
+    from core.tracks import SceneSegment
+
+    happy = []
+    for v in VALENCES:
+        curve = work / f"valence_{v:+.1f}.json"
+        curve.write_text(json.dumps({"kind": "synchrorama-emotion-curves", "version": 1, "channels": {
+            "valence": {"mode": "override", "amount": 1.0, "keys": [{"t": 0.0, "v": v}]}}}))
+        r = fr.read_motion(fr.motion(audio, SENTENCE, "auto", curve=curve).motion, step=4, identity=False)
+        happy.append(r.mean_probs["happy"])
+    plain = fr.motion(audio, SENTENCE, "auto").motion
+    base = fr.read_motion(plain, step=4, identity=False)
+    end = round(plain.n_frames / plain.fps - 0.05, 2)
+    cue = fr.read_motion(fr.motion(audio, SENTENCE, "auto", scenes=[SceneSegment(0.0, end, "smiling broadly")]).motion,
+                         step=4, identity=True)
+    return {"portrait": name, "key": name.split()[0], "happy_by_valence": happy,
+            "monotonic": bool(all(b >= a - 0.02 for a, b in zip(happy, happy[1:]))),
+            "smile_base": base.mean_probs["happy"], "smile_cue": cue.mean_probs["happy"],
+            "smile_identity": cue.identity}
 
 
 def _forced_rows(fr, name: str, audio: Path, out_dir: Path | None) -> list[dict]:
@@ -72,7 +104,7 @@ def _forced_rows(fr, name: str, audio: Path, out_dir: Path | None) -> list[dict]
     rows = []
     short = name.split()[0]
     for emo in EMOTIONS:
-        tracks = fr.motion(audio, "Kids are talking by the door.", emo)
+        tracks = fr.motion(audio, SENTENCE, emo)
         r = fr.read_motion(tracks.motion, step=3)
         want = TO_FER[emo]
         rows.append({"portrait": name, "key": short, "emotion": emo, "top": r.top,
@@ -82,6 +114,70 @@ def _forced_rows(fr, name: str, audio: Path, out_dir: Path | None) -> list[dict]
         if out_dir is not None and r.png is not None:
             save_png(Path(out_dir) / f"emotion_{short}_{emo}.png", r.png)
     return rows
+
+
+GEOMETRY_CLASSES = ("happy", "sad", "angry", "surprised", "fearful", "disgusted")
+MEAD_NAME = {"fearful": "fear"}
+
+
+def face_measures(pts: np.ndarray) -> np.ndarray:
+    """Brow height, eye opening, mouth-corner lift, mouth width and opening, per eye-corner distance."""
+    from core.face import landmarks as L
+
+    eye = float(np.linalg.norm(pts[263, :2] - pts[33, :2]))
+    eye_y = (pts[33, 1] + pts[263, 1]) / 2
+    brow = eye_y - float(np.mean(pts[L.RIGHT_BROW + L.LEFT_BROW, 1]))
+    ear = float(np.mean(L.eye_aspect_ratios(pts)))
+    centre_y = (pts[13, 1] + pts[14, 1]) / 2
+    lift = centre_y - (pts[61, 1] + pts[291, 1]) / 2
+    width = float(np.linalg.norm(pts[61, :2] - pts[291, :2]))
+    gap = float(pts[14, 1] - pts[13, 1])
+    return np.array([brow / eye, ear, lift / eye, width / eye, gap / eye])
+
+
+MEASURES = ("brow height", "eye opening (EAR)", "corner lift", "mouth width", "lip gap")
+
+
+def geometry_vs_mead(work: Path) -> list[dict]:
+    """Change from neutral of each measure: our steady render on the MEAD actor's neutral frame vs the
+    actor's own level-3 clip (median of the middle of the clip), per class."""
+    from bench.common import SHARED_DATA
+    from core.emotion.fusion import portrait_expression
+    from core.emotion.measure import FaceReader, steady_motion
+    from core.face.rig import detect_landmarks
+    from core.io.video import iter_frames
+
+    out = []
+    for actor in ("M030", "W009"):
+        png = work / f"{actor}_neutral_{MEAD_FRAME}.png"
+        if not png.exists():
+            continue
+
+        def clip_median(name: str) -> np.ndarray:
+            frames = list(iter_frames(SHARED_DATA / "emotion_faces" / name))
+            ms = []
+            for f in frames[int(len(frames) * 0.15):int(len(frames) * 0.95):3]:
+                found = detect_landmarks(f)
+                if found:
+                    ms.append(face_measures(found[0]))
+            return np.median(ms, 0)
+
+        neutral_real = clip_median(f"{actor}_front_neutral_level1_001.mp4")
+        fr = FaceReader(png)
+        pts = fr.rig.landmarks[:, :2]
+        pe = portrait_expression(fr.rig.image, (*pts.min(0), *pts.max(0)))
+
+        def ours(emotion: str) -> np.ndarray:
+            m = steady_motion(emotion, pe, n=3)
+            img = fr.renderer.render_crop(m.weights[1], m.head[1], m.gaze[1])
+            return face_measures(detect_landmarks(img)[0])
+
+        rest = ours("neutral")
+        for emo in GEOMETRY_CLASSES:
+            real = clip_median(f"{actor}_front_{MEAD_NAME.get(emo, emo)}_level3_001.mp4") - neutral_real
+            mine = ours(emo) - rest
+            out.append({"actor": actor, "emotion": emo, "real": real.tolist(), "ours": mine.tolist()})
+    return out
 
 
 def auto_vs_neutral(max_clips: int = 40) -> dict:
@@ -116,7 +212,7 @@ def auto_vs_neutral(max_clips: int = 40) -> dict:
 
 def run(out_dir: Path) -> dict:
     t0 = time.perf_counter()
-    rows = presets(out_dir)
+    rows, affect, geometry = presets(out_dir)
     lines = ["Forced emotion through the pipeline (RAVDESS actor 19 sentence, every 3rd frame); "
              "top = fer's class with the highest mean probability; identity = mean dlib distance "
              "to the portrait (threshold 0.4).", "",
@@ -138,6 +234,33 @@ def run(out_dir: Path) -> dict:
         if any(r["emotion"] == emo and r["p_intended"] is not None for r in rows):
             lines.append(f"| {emo} | {len(hits)}/{len(names)}{': ' + ', '.join(hits) if hits else ''} |")
             figures[f"on_top_{emo}"] = len(hits)
+    lines += ["", "Valence held by an emotion curve (override, whole clip; --emotion auto) and the scene cue "
+              "\"smiling broadly\": fer's mean happy probability.", "",
+              "| portrait | " + " | ".join(f"V {v:+.1f}" for v in VALENCES) + " | +1 vs -1 | monotonic | "
+              "no cue | \"smiling broadly\" | identity with cue |",
+              "|---|" + "---|" * (len(VALENCES) + 5)]
+    for a in affect:
+        h = a["happy_by_valence"]
+        lines.append(f"| {a['portrait']} | " + " | ".join(f"{x:.2f}" for x in h) + f" | {h[-1] - h[0]:+.2f} | "
+                     f"{'yes' if a['monotonic'] else 'no'} | {a['smile_base']:.2f} | {a['smile_cue']:.2f} | "
+                     f"{a['smile_identity']:.3f} |")
+        figures[f"valence_delta_{a['key']}"] = round(h[-1] - h[0], 4)
+        figures[f"smile_cue_delta_{a['key']}"] = round(a["smile_cue"] - a["smile_base"], 4)
+    if geometry:
+        lines += ["", "Geometry against real actors: change from neutral (per eye-corner distance; EAR absolute) "
+                  "measured by the face mesh on our steady render of the MEAD actor's neutral frame and on the "
+                  "same actor's level-3 clip (median). Each cell: ours / real.", "",
+                  "| actor | emotion | " + " | ".join(MEASURES) + " |", "|---|---|" + "---|" * len(MEASURES)]
+        for g in geometry:
+            lines.append(f"| {g['actor']} | {g['emotion']} | " + " | ".join(
+                f"{a:+.3f} / {b:+.3f}" for a, b in zip(g["ours"], g["real"])) + " |")
+        ours = np.array([g["ours"] for g in geometry])
+        real = np.array([g["real"] for g in geometry])
+        agree = float(np.mean(np.sign(ours) == np.sign(real)))
+        figures["geometry_sign_agreement"] = round(agree, 4)
+        figures["geometry_corr"] = round(float(np.corrcoef(ours.ravel(), real.ravel())[0, 1]), 4)
+        lines += ["", f"Same direction as the actors in {agree:.0%} of cells; correlation over all cells "
+                  f"{figures['geometry_corr']:.2f}."]
     av = auto_vs_neutral()
     if av["n"]:
         a, nn = av["auto"] / av["n"], av["neutral"] / av["n"]

@@ -62,7 +62,7 @@ HEAD: dict[str, tuple[float, float, float]] = {
 # units that undo one another (what the emotion adds when the photo shows the
 # key unit but the emotion does not want it), with shares
 ANTAGONISTS: dict[str, dict[str, float]] = {
-    "lip_corner_pull": {"lip_corner_depress": 1.0},
+    "lip_corner_pull": {"lip_corner_depress": 1.0, "lip_press": 0.6},
     "lip_corner_depress": {"lip_corner_pull": 0.8},
     "cheek_raise": {"upper_lid_raise": 0.4},
     "lid_tighten": {"upper_lid_raise": 0.4},
@@ -265,10 +265,13 @@ def unit_offsets(acts: dict[str, np.ndarray], units: list[str], n: int,
                 if v in units:
                     add[:, units.index(v)] += share * ex
         # a learned expression the photo shows but the emotion lacks is undone
-        # by the same unit below zero (its shape reversed, its folds divided out)
+        # by the same unit below zero (its shape reversed, its folds divided
+        # out), at the photo's full strength: half of it left the sample's
+        # grin reading happy when made sad
         for u in units:
             if u.startswith("expr_") and shown.get(u, 0.0) > 0:
-                add[:, units.index(u)] -= excess[:, units.index(u)] * total * COUNTER_GAIN
+                add[:, units.index(u)] -= (excess[:, units.index(u)] * total * COUNTER_GAIN
+                                           / PORTRAIT_EXPR_SHARE)
     return add
 
 

@@ -55,11 +55,13 @@ class FaceReader:
         self.portrait_embedding = self.emb.embed(load_image(self.image), box)
         self.cache_root = cache_root or Path(tempfile.mkdtemp(prefix="emo-cache-"))
 
-    def motion(self, audio: str | Path, script: str | None, emotion: str, strength: float = 1.0):
+    def motion(self, audio: str | Path, script: str | None, emotion: str, strength: float = 1.0,
+               curve: str | Path | None = None, scenes: list | None = None):
         from core.pipeline import RenderRequest, analyse
 
         req = RenderRequest(image=self.image, audio=Path(audio), script=script, emotion=emotion,
-                            emotion_strength=strength, cache_root=self.cache_root)
+                            emotion_strength=strength, cache_root=self.cache_root,
+                            emotion_curve=str(curve) if curve else None, scenes=list(scenes or []))
         _, _, tracks = analyse(req, rig=self.rig)
         return tracks
 

@@ -33,6 +33,10 @@ MANIFEST = DATA_DIR / "expression_ratios.json"
 # at 1.6 on 4 of 4 with identity up to 0.48 (docs/emotion.md).
 GAIN = 1.5
 MAX_DRIVER = 1.5
+# Darkening (folds) may go to x0.64; brightening stops at x1.25: a map undone
+# over a specular cheek (a grinning photo made sad) otherwise burns a white,
+# bluish spot into it.
+LOG_RATIO_RANGE = (-0.45, 0.22)
 MIN_DRIVER = 0.02
 
 
@@ -152,7 +156,7 @@ class ExpressionAppearance:
             return
         x0, y0, x1, y1 = self.box
         g = self._gain_img
-        g[y0:y1, x0:x1] = np.exp(lr)
+        g[y0:y1, x0:x1] = np.exp(np.clip(lr, *LOG_RATIO_RANGE))
         rx0, ry0, rx1, ry1 = region
         if rx1 <= rx0 or ry1 <= ry0:
             return

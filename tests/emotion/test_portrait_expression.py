@@ -95,3 +95,56 @@ def test_forced_surprise_reads_as_surprise_on_a_neutral_mead_face(mead_reader):
     r = mead_reader.read_motion(steady_motion("surprised", pe), frames=[6])
     assert r.top == "surprise", r.mean_probs
     assert r.identity < 0.4
+
+
+@pytest.fixture(scope="module")
+def bw_reader():
+    from core.emotion.measure import FaceReader
+
+    return FaceReader(shared("portraits", "lp_s2.jpg"))
+
+
+@pytest.mark.parametrize("emotion,fer", [("happy", "happy"), ("sad", "sad")])
+def test_learned_expressions_read_on_a_neutral_mead_face(mead_reader, emotion, fer):
+    """The learned units (actors' shape + skin folds) read as their class on an unseen-by-eye face."""
+    from core.emotion.fusion import portrait_expression
+    from core.emotion.measure import steady_motion
+
+    pts = mead_reader.rig.landmarks[:, :2]
+    pe = portrait_expression(mead_reader.rig.image, (*pts.min(0), *pts.max(0)))
+    r = mead_reader.read_motion(steady_motion(emotion, pe), frames=[6])
+    assert r.top == fer, r.mean_probs
+    assert r.identity < 0.45
+
+
+def test_forced_sad_reads_sad_on_the_black_and_white_photo(bw_reader):
+    from core.emotion.fusion import portrait_expression
+    from core.emotion.measure import steady_motion
+
+    pts = bw_reader.rig.landmarks[:, :2]
+    pe = portrait_expression(bw_reader.rig.image, (*pts.min(0), *pts.max(0)))
+    r = bw_reader.read_motion(steady_motion("sad", pe), frames=[6])
+    assert r.top == "sad" and r.mean_probs["sad"] > 0.5, r.mean_probs
+    assert r.identity < 0.45
+
+
+def test_a_grinning_photo_made_sad_loses_its_grin():
+    """The sample astronaut grins; forced sad undoes the learned smile (negative weight)."""
+    from pathlib import Path
+
+    from core.emotion.fusion import portrait_expression
+    from core.emotion.measure import FaceReader, steady_motion
+    from core.motion.units import UNIT_NAMES
+
+    fr = FaceReader(Path(__file__).resolve().parents[2] / "resources" / "sample" / "portrait.png")
+    pts = fr.rig.landmarks[:, :2]
+    pe = portrait_expression(fr.rig.image, (*pts.min(0), *pts.max(0)))
+    assert pe.get("happy", 0) > 0.5, pe
+    m = steady_motion("sad", pe)
+    assert m.weights[6, UNIT_NAMES.index("expr_happy")] < -0.2
+    before = fr.read_motion(steady_motion("neutral", pe), frames=[6], identity=False)
+    after = fr.read_motion(m, frames=[6])
+    # measured 2026-12-02: happy 1.00 -> 0.46, sad 0.00 -> 0.23 (fer still reads the teeth as a
+    # smile: the issue's "reads sad" is not reached on this grin, docs/emotion.md)
+    assert before.top == "happy" and after.mean_probs["happy"] < before.mean_probs["happy"] - 0.3, after.mean_probs
+    assert after.mean_probs["sad"] > before.mean_probs["sad"] + 0.1, after.mean_probs

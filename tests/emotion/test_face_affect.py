@@ -1,0 +1,64 @@
+"""Emotion -> face: calibrated strength, valence and arousal beyond the class mix."""
+
+import numpy as np
+
+from core.emotion.control import force_emotion
+from core.emotion.face import activations, emotion_to_motion, shown_strength
+from core.tracks import EmotionTrack, MotionTrack
+
+
+def _motion(track: EmotionTrack) -> MotionTrack:
+    m = MotionTrack.rest(track.n_frames, track.fps)
+    emotion_to_motion(m, track)
+    return m
+
+
+def test_shown_strength_is_monotonic_and_reaches_full_at_a_clear_analysis():
+    t = np.linspace(0, 1.5, 31)
+    s = shown_strength(t)
+    assert np.all(np.diff(s) >= 0) and s[0] == 0
+    assert shown_strength(np.array([0.75]))[0] > 0.9      # RAVDESS strong clips' median fused p
+    assert abs(shown_strength(np.array([1.0]))[0] - 1.0) < 1e-6
+    assert shown_strength(np.array([1.4]))[0] == np.float32(1.4)   # exaggeration above 1 kept
+
+
+def test_a_clear_happy_analysis_shows_nearly_full_strength():
+    tr = EmotionTrack.neutral(4, 25.0)
+    tr.probs[:] = 0
+    k = list(tr.classes)
+    tr.probs[:, k.index("happy")] = 0.69
+    tr.probs[:, k.index("neutral")] = 0.31
+    tr.intensity[:] = 0.69
+    a = activations(tr)["happy"]
+    assert np.all(a > 0.9), a
+
+
+def test_valence_moves_the_face_along_smile_and_frown():
+    w = {}
+    for v in (-1.0, 0.0, 1.0):
+        t = EmotionTrack.neutral(4, 25.0)
+        t.valence[:] = v
+        w[v] = _motion(t)
+    u = list(w[0.0].units)
+    assert np.allclose(w[0.0].weights, 0)   # a neutral track leaves the portrait alone
+    assert w[1.0].unit("expr_happy").min() > 0.9
+    assert w[-1.0].unit("expr_sad").min() > 0.5 and w[-1.0].unit("expr_happy").max() == 0
+    assert w[1.0].unit("lip_corner_pull").min() > w[-1.0].unit("lip_corner_pull").max()
+    assert "expr_happy" in u
+
+
+def test_arousal_opens_the_eyes_and_calm_lowers_the_lids():
+    hi, lo = EmotionTrack.neutral(4, 25.0), EmotionTrack.neutral(4, 25.0)
+    hi.arousal[:] = 0.9
+    lo.arousal[:] = -0.9
+    mh, ml = _motion(hi), _motion(lo)
+    assert mh.unit("upper_lid_raise").min() > 0.4 and ml.unit("upper_lid_raise").max() == 0
+    assert ml.unit("eye_blink").min() > 0.15 and mh.unit("eye_blink").max() == 0
+
+
+def test_forced_emotion_is_not_doubled_by_its_own_valence():
+    """A forced class carries its circumplex valence: nothing extra is added for it."""
+    t = force_emotion(EmotionTrack.neutral(4, 25.0), "happy")
+    m = _motion(t)
+    assert abs(m.unit("expr_happy").mean() - 1.0) < 1e-5
+    assert m.unit("expr_sad").max() == 0
