@@ -89,7 +89,8 @@ def test_a_learned_unit_shades_only_the_face_and_scales_with_its_weight():
         out = np.full((n, n, 3), 150, np.uint8)
         app.apply(out, fx, fy, w, (0, 0, n, n))
         diffs.append(np.abs(out.astype(int) - 150))
-    lo, hi = pts[:468, :2].min(0).astype(int), pts[:468, :2].max(0).astype(int)
+    # (the gain is warped at half resolution: allow its 4-px bilinear rim)
+    lo, hi = pts[:468, :2].min(0).astype(int) - 4, pts[:468, :2].max(0).astype(int) + 4
     outside = np.ones((n, n), bool)
     outside[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1] = False
     assert diffs[1][outside].max() == 0
