@@ -315,6 +315,15 @@ def stretch(Y: np.ndarray, n: int, factor: float) -> np.ndarray:
     return np.stack([np.interp(t, np.arange(len(Y)), Y[:, j]) for j in range(Y.shape[1])], 1).astype(np.float32)
 
 
+def _teacher_source_digest() -> str:
+    """Hash of the viseme model's source: changing the phone path invalidates cached curves."""
+    import inspect
+
+    from core.motion import visemes
+
+    return hashlib.sha256(inspect.getsource(visemes).encode()).hexdigest()[:16]
+
+
 def _phones_cache(cache: Path) -> tuple[Path, dict]:
     path = Path(cache) / f"acoustic_phones_v{CACHE_VERSION}.json"
     return path, (json.loads(path.read_text(encoding="utf-8")) if path.exists() else {})
@@ -333,7 +342,8 @@ def build_cache(data: Path | None, cache: Path, *, espeak: bool = True, n_aug: i
 
     items = list_items(data, espeak)
     key = hashlib.sha256(json.dumps({"v": CACHE_VERSION, "items": [i.key for i, _ in items],
-                                     "n_aug": n_aug, "seed": seed}).encode()).hexdigest()[:16]
+                                     "n_aug": n_aug, "seed": seed,
+                                     "teacher": _teacher_source_digest()}).encode()).hexdigest()[:16]
     path = Path(cache) / f"acoustic_teacher_{key}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
@@ -532,14 +542,16 @@ def train(data: Path | None, out_dir: Path, *, cache: Path, espeak: bool = True,
     report = evaluate(model, c)
     for k, v in report.items():
         progress(f"held-out {k}: " + ", ".join(f"{m} {d['mean']:.3f} (n={d['n']})" for m, d in v.items()))
-    corpora = (["RAVDESS actors 1-18", "TESS (words outside the held-out set)"] if data is not None else []) \
+    corpora = (["RAVDESS actors 1-18 (half of their clips)", "TESS (one clip in three, words outside the held-out set)"] if data is not None else []) \
         + (["espeak-ng sentences (" + ", ".join(ESPEAK_TRAIN) + ")"] if espeak else [])
     manifest = {
         "name": "synchrorama-acoustic-mouth", "version": 1,
         "model": f"logistic-linear: {len(INPUTS)} inputs x {len(OFFSETS)} context taps -> 6 sigmoid units",
         "teacher": "core.motion.visemes.coarticulate on forced-aligned / espeak-ng phones",
         "trained_on": corpora,
-        "augmentation": "tape speed 0.8-1.25, gain -12..+6 dB, synthetic music / pink / white noise at 0-20 dB SNR",
+        "augmentation": ("tape speed 0.8-1.25, gain -12..+6 dB; per utterance one copy with continuous synthetic "
+                         "music at -5..+10 dB SNR and one with music / pink / white noise at 0-20 dB"),
+        "teacher_visemes_sha256_16": _teacher_source_digest(),
         "command": "python -m core.motion.acoustic_train" + (f" --data {data}" if data is not None else " --no-corpora"),
         "seed": seed, "epochs": epochs, "teacher_info": c.info,
         "licence": ("Trained on RAVDESS (CC BY-NC-SA 4.0) and TESS (CC BY-NC-ND 4.0): non-commercial use only; "
