@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 SIDE = 256                # texture side (the MEAD face is about 160 px wide)
-NOISE_SIGMA = 1.0
+NOISE_SIGMA = 2.0
 CLIP = 0.45               # |log ratio| cap (x1.57 / x0.64 at full strength)
 FACE_BAND_SIGMA = 40.0    # whole-face emotion maps keep broader shading (cheek bulge, brow mass)
 # whole-face emotions: our class name -> MEAD clip name; each becomes a unit

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted")
-CELL = (200, 240)
+CELL = (150, 180)
 
 
 def _cell(fr, emotion: str, strength: float, portrait: dict[str, float]) -> np.ndarray:

@@ -62,7 +62,7 @@ HEAD: dict[str, tuple[float, float, float]] = {
 # units that undo one another (what the emotion adds when the photo shows the
 # key unit but the emotion does not want it), with shares
 ANTAGONISTS: dict[str, dict[str, float]] = {
-    "lip_corner_pull": {"lip_corner_depress": 1.0, "lip_press": 0.6},
+    "lip_corner_pull": {"lip_corner_depress": 1.0},
     "lip_corner_depress": {"lip_corner_pull": 0.8},
     "cheek_raise": {"upper_lid_raise": 0.4},
     "lid_tighten": {"upper_lid_raise": 0.4},
@@ -71,6 +71,8 @@ ANTAGONISTS: dict[str, dict[str, float]] = {
     "brow_outer_up": {"brow_lower": 0.4},
     "upper_lid_raise": {"lid_tighten": 0.6},
     "jaw_open": {"lip_close": 0.8},
+    # a grin in the photo: the lips close over its teeth as it is undone
+    "expr_happy": {"lip_press": 0.6},
 }
 # Each class also drives its learned whole-face unit (shape + skin ratio
 # learned from MEAD actors, core/render/appearance.py) at this amplitude,
