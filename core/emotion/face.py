@@ -84,11 +84,11 @@ ANTAGONISTS: dict[str, dict[str, float]] = {
 EXPRESSION_UNITS: dict[str, float] = {"happy": 1.0, "sad": 1.0, "angry": 0.0, "surprised": 1.0,
                                       "fearful": 1.0, "disgusted": 1.0}
 FACS_SHARE = 0.5
-PORTRAIT_FLOOR = 0.15
+PORTRAIT_FLOOR = 0.15    # fer probabilities below this are noise, not an expression
 # A photo fer reads as happy is a posed, mild smile, not the actors' full
 # level-3 face: it counts as this share of the learned unit, so a smiling
 # photo made happy still gets the cheek folds and the parted lips.
-PORTRAIT_EXPR_SHARE = 0.5    # fer probabilities below this are noise, not an expression
+PORTRAIT_EXPR_SHARE = 0.5
 COUNTER_GAIN = 1.0
 PROTO_PATH = Path(__file__).resolve().parent / "face_prototypes.json"
 
@@ -220,7 +220,9 @@ def affect_activations(emotion: EmotionTrack, acts: dict[str, np.ndarray], n: in
     val = _resample(np.asarray(emotion.valence, np.float32), n)
     aro = _resample(np.asarray(emotion.arousal, np.float32), n)
     raw = raw_activations(emotion, n)   # the analysis's own mix, before the display calibration
-    shown = np.clip(sum(raw.values(), np.zeros(n, np.float32)), 0, 1)
+    total = sum(raw.values(), np.zeros(n, np.float32))
+    raw = {c: a / np.maximum(total, 1.0) for c, a in raw.items()}   # strength > 1 is not more valence
+    shown = np.clip(total, 0, 1)
     implied_v = sum((a * CIRCUMPLEX[c][0] for c, a in raw.items()), np.zeros(n, np.float32))
     implied_a = sum((a * CIRCUMPLEX[c][1] for c, a in raw.items()), np.zeros(n, np.float32))
     implied_a = implied_a + (1 - shown) * CIRCUMPLEX["neutral"][1]

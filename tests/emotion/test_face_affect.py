@@ -62,3 +62,12 @@ def test_forced_emotion_is_not_doubled_by_its_own_valence():
     m = _motion(t)
     assert abs(m.unit("expr_happy").mean() - 1.0) < 1e-5
     assert m.unit("expr_sad").max() == 0
+
+
+def test_exaggerated_strength_adds_no_opposite_emotion():
+    from core.emotion.control import apply_user_control
+
+    t = apply_user_control(EmotionTrack.neutral(4, 25.0), "happy", 2.0)
+    m = _motion(t)
+    assert m.unit("expr_happy").min() > 1.2           # exaggerated past the actors' level 3
+    assert m.unit("expr_sad").max() == 0 and m.unit("expr_angry").max() == 0
