@@ -29,7 +29,7 @@ class Accent:
 
 @dataclass
 class HeadSettings:
-    drift_deg: tuple[float, float, float] = (10.5, 9.5, 1.8)  # yaw, pitch, roll drift (std) at liveliness 1
+    drift_deg: tuple[float, float, float] = (10.5, 10.5, 1.8)  # yaw, pitch, roll drift (std) at liveliness 1
     nod_deg: float = 5.0          # chin dip on a full-strength accent
     tilt_deg: float = 1.2         # roll / yaw that may accompany a nod
     pause_still: float = 0.35     # share of the fast motion left in pauses
