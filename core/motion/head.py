@@ -39,7 +39,7 @@ class HeadSettings:
     min_gap_s: float = 0.3        # accents closer than this merge
     breath_deg: float = 0.35      # pitch swing of a breath (chest and shoulders lift the head)
     breath_s: tuple[float, float] = (3.2, 4.8)   # one breath lasts this long (12-18 per minute)
-    chin_up_deg: float = 7.0     # soft limit of a chin lift at amount 1 (before arousal)
+    chin_up_deg: float = 7.0      # soft limit of a chin lift at amount 1 (before arousal): see head_motion
     ease_in_s: float = 0.6        # the first frame shows the portrait's own pose
     limits_deg: tuple[float, float, float] = (25.0, 15.0, 10.0)  # |yaw|, |pitch|, |roll| at amount 1
 
@@ -209,9 +209,10 @@ def head_motion(feat: AudioFeatures, fps: float, n: int, rng: np.random.Generato
                 _pulse(n, fps, t0 + 0.03, tau * 1.6)
     breath = breathing(n, fps, rng, s.breath_s)
     head[:, 1] += s.breath_deg * breath
-    # speakers dip the chin further than they lift it (real clips: 2-98 % pitch -12.6..+10.1
-    # on HDTF, -8.5..+3.4 on lp_d10), and the renderer parts closed lips when the chin is
-    # lifted far (a p/b/m read open at +13 deg): lifts are softly limited to chin_up_deg
+    # a concession to the renderer, not to real speakers: it parts closed lips when the chin
+    # is lifted far (a KatieHill p/b/m read open at +13 deg, closed at +8), so lifts are
+    # softly limited to chin_up_deg while dips keep their size. The real speakers lift the
+    # chin as far or further (2-98 % of pitch: HDTF 12.6 up / 10.1 down, lp_d10 8.5 / 3.4)
     p = head[:, 1]
     head[:, 1] = np.where(p > 0, s.chin_up_deg * np.tanh(p / s.chin_up_deg), p)
     for col, lim in enumerate(s.limits_deg):
