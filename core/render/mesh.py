@@ -25,7 +25,7 @@ from core.render.appearance import ExpressionAppearance, expression_fields
 from core.render.base import RenderConditioning
 from core.render.mesh_units import build_unit_fields, combine
 from core.render.eyes import lash_colour, paint_closed_lids, paint_eyes, prepare_eyes
-from core.render.layers import head_maps, person_layer
+from core.render.layers import DetailLayer, head_maps, person_mask_for_crop, upscale_box
 from core.render.mouth import mouth_look, paint_mouth
 from core.render.warp import MeshWarp, PoseField, sample_field, upsample_field
 from core.tracks import MotionTrack
@@ -53,6 +53,18 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     rx = np.array([[1, 0, 0], [0, np.cos(p), np.sin(p)], [0, -np.sin(p), np.cos(p)]])
     rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
     return rz @ rx @ ry
+
+
+@dataclass
+class _Frame:
+    """One rendered crop and what its full-resolution composite needs."""
+
+    crop: np.ndarray                                   # the work-size crop render_crop returned
+    field: np.ndarray                                  # (g, g, 2) backward field, work-size pixels
+    warp_box: tuple[int, int, int, int] | None         # work-size box the field moves (None: still)
+    synth_box: tuple[int, int, int, int] | None        # work-size box of delta/paint (None: nothing)
+    delta: np.ndarray | None                           # int16 render minus the plain warp in synth_box
+    paint: np.ndarray | None                           # float32 0..1 where painters replaced the portrait
 
 
 class MeshRenderer:
@@ -97,11 +109,11 @@ class MeshRenderer:
         self._build_anchors(pts, n)
         self.warp = MeshWarp(np.concatenate([pts[:N_MESH, :2], self.anchor_pts]), n, grid)
         self.eye_w = (np.linalg.norm(pts[33, :2] - pts[133, :2]) + np.linalg.norm(pts[263, :2] - pts[362, :2])) / 2
-        # head pose: depth, follow weight, person layer over a still background plate
+        # head pose: depth and a follow weight that carries head, hair and the background beside them
         mesh_depth, cover = self._mesh_depth_on_grid(pts, n, grid)
-        depth, follow, self.pivot = head_maps(pts, n, grid, mesh_depth, cover)
+        self.mask = person_mask_for_crop(self.src)
+        depth, follow, self.pivot = head_maps(pts, n, grid, mesh_depth, cover, self.mask)
         self.pose = PoseField(n, grid, depth, follow, self.pivot, face_w)
-        self.mask, self.plate = person_layer(self.src)
         lin = (np.arange(grid) + 0.5) * n / grid - 0.5
         self.grid_xy = np.stack(np.meshgrid(lin, lin), -1).astype(np.float32)
         # eyes and mouth
@@ -204,6 +216,9 @@ class MeshRenderer:
         self.band = band
         ramp = np.clip(np.minimum(np.arange(side_o), np.arange(side_o)[::-1]) / band, 0, 1)
         self.ramp = (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
+        # the face at the output's own resolution (see layers.DetailLayer)
+        self.detail = DetailLayer(extract_square(self.base, ox, oy, side_o), self.n)
+        self._last: _Frame | None = None
 
     def _build_anchors(self, pts: np.ndarray, n: int) -> None:
         """Still control points around the face for the expression warp.
@@ -315,7 +330,10 @@ class MeshRenderer:
         fx, fy = upsample_field(field, self.n)
         out = cv2.remap(self.src, fx, fy, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         moved = self._posed(p, disp)
+        fx0, fy0, fx1, fy1 = face_box = self._face_region(moved)
+        plain = out[fy0:fy1, fx0:fx1].copy()
         self.appearance.apply(out, fx, fy, weights, self._face_region(moved))
+        shaded = out[fy0:fy1, fx0:fx1].copy()
         g = self._gaze_offset(gaze)
         if self.eyes and (np.any(g != 0) or disp is not None or np.any(weights > 1e-3)):
             centres = [moved[e.iris[0]] + g for e in self.eyes]
@@ -331,9 +349,38 @@ class MeshRenderer:
         tongue = float(weights[self.tongue_i])
         paint_mouth(out, moved, self.rest[:, :2], self.face_scale, self.look, tongue, self.src,
                     rounding=float(weights[self.round_i]))
-        if disp is not None:
-            self._over_background(out, fx, fy, inv)
+        self._last = self._frame_detail(out, field, face_box, plain, shaded)
         return out
+
+    def _frame_detail(self, out: np.ndarray, field: np.ndarray, box: tuple[int, int, int, int],
+                      plain: np.ndarray, shaded: np.ndarray) -> "_Frame":
+        """What ``composite`` needs to rebuild this frame at the output's resolution.
+
+        The work-size render contributes only what was synthesised: the
+        shading (added as a difference, so the portrait's texture stays under
+        it) and the painted eyes, lids and mouth (which replace the portrait
+        where the painters changed a pixel by more than a few levels).
+        """
+        import cv2
+
+        moved = np.abs(field - self.grid_xy).max(-1) > 1e-3
+        warp_box = None
+        if moved.any():
+            ys, xs = np.nonzero(moved)
+            c = self.n / self.grid
+            warp_box = (int(max(0, (xs.min() - 1) * c)), int(max(0, (ys.min() - 1) * c)),
+                        int(min(self.n, (xs.max() + 2) * c)), int(min(self.n, (ys.max() + 2) * c)))
+        x0, y0, x1, y1 = box
+        delta = paint = None
+        if x1 > x0 and y1 > y0:
+            now = out[y0:y1, x0:x1]
+            d = cv2.subtract(now, plain, dtype=cv2.CV_16S)
+            if d.any():
+                delta = d
+                painted = (cv2.absdiff(now, shaded).max(-1) > 4).astype(np.float32)
+                if painted.any():
+                    paint = cv2.blur(cv2.dilate(painted, np.ones((3, 3), np.uint8)), (3, 3))
+        return _Frame(out, field, warp_box, box if delta is not None else None, delta, paint)
 
     def _face_region(self, moved: np.ndarray) -> tuple[int, int, int, int]:
         """Box (x0, y0, x1, y1) around the moved face mesh, a few pixels wide of it."""
@@ -341,29 +388,21 @@ class MeshRenderer:
         hi = np.ceil(moved[:N_MESH].max(0)).astype(int) + 5
         return max(0, lo[0]), max(0, lo[1]), min(self.n, hi[0]), min(self.n, hi[1])
 
-    def _over_background(self, out: np.ndarray, fx: np.ndarray, fy: np.ndarray, inv: np.ndarray) -> None:
-        """Where the warp moved the background, show the still plate instead (in place)."""
-        import cv2
-
-        shift = np.linalg.norm(inv - self.grid_xy, axis=-1)
-        ys, xs = np.nonzero(shift > 0.25)
-        if len(ys) == 0:
-            return
-        c = self.n / self.grid
-        y0, y1 = int(max(0, (ys.min() - 1) * c)), int(min(self.n, (ys.max() + 2) * c))
-        x0, x1 = int(max(0, (xs.min() - 1) * c)), int(min(self.n, (xs.max() + 2) * c))
-        m = cv2.remap(self.mask, fx[y0:y1, x0:x1], fy[y0:y1, x0:x1], cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_REPLICATE)
-        moved = cv2.resize(np.clip(shift, 0, 1).astype(np.float32), (self.n, self.n),
-                           interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]
-        a = ((1 - m) * moved)[..., None]
-        roi = out[y0:y1, x0:x1].astype(np.float32)
-        out[y0:y1, x0:x1] = (roi + (self.plate[y0:y1, x0:x1].astype(np.float32) - roi) * a + 0.5).astype(np.uint8)
-
     def composite(self, crop: np.ndarray) -> np.ndarray:
-        """Lay the crop back into the full portrait; only the feather band is blended."""
+        """The output frame for a crop.
+
+        For the crop ``render_crop`` has just returned, the frame is built at
+        the output's resolution: the portrait itself warped through the same
+        field (``DetailLayer``) plus what the work-size render synthesised;
+        pixels the frame does not move are the portrait's own. Any other crop
+        (the diffusion renderer's, an edited copy) carries no field: it is
+        scaled to the output and pasted, only the feather band blended.
+        """
         import cv2
 
+        last = self._last
+        if last is not None and crop is last.crop:
+            return self._composite_detail(last)
         frame = self.base.copy()
         x0, y0, x1, y1 = self.dst_box
         if x1 <= x0 or y1 <= y0:
@@ -387,6 +426,50 @@ class MeshRenderer:
             base = self.base[y0:y1, x0:x1][ys, xs].astype(np.float32)
             frame[y0:y1, x0:x1][ys, xs] = (base + (p - base) * m + 0.5).astype(np.uint8)
         return frame
+
+    def _composite_detail(self, f: "_Frame") -> np.ndarray:
+        """The frame at output resolution from the portrait's crop and the synthesised parts."""
+        frame = self.base.copy()
+        s = self.detail.scale
+        side = self.side_o
+        boxes = [b for b in (f.warp_box, f.synth_box) if b is not None]
+        if not boxes:
+            return frame            # nothing moved, nothing painted: the portrait itself
+        # the union of both boxes, in output pixels of the crop, inside the frame
+        sx, sy = self.src_off
+        x0, y0, x1, y1 = self.dst_box
+        lim = (sx, sy, sx + x1 - x0, sy + y1 - y0)
+        ob = [int(np.floor(min(b[0] for b in boxes) * s)), int(np.floor(min(b[1] for b in boxes) * s)),
+              int(np.ceil(max(b[2] for b in boxes) * s)), int(np.ceil(max(b[3] for b in boxes) * s))]
+        ob = (max(ob[0], lim[0]), max(ob[1], lim[1]), min(ob[2], lim[2], side), min(ob[3], lim[3], side))
+        if ob[2] <= ob[0] or ob[3] <= ob[1]:
+            return frame
+        fx, fy = self.detail.maps(self.detail.displacement(f.field), ob)
+        out = self.detail.warp(fx, fy)
+        if f.synth_box is not None:
+            self._add_synthesised(out, ob, f)
+        fx0, fy0 = x0 - sx, y0 - sy
+        frame[ob[1] + fy0:ob[3] + fy0, ob[0] + fx0:ob[2] + fx0] = out
+        return frame
+
+    def _add_synthesised(self, out: np.ndarray, ob: tuple[int, int, int, int], f: "_Frame") -> None:
+        """Add the shading difference and lay the painted parts over ``out`` (box ``ob``), in place."""
+        import cv2
+
+        s = self.detail.scale
+        bx0, by0, bx1, by1 = f.synth_box
+        sb = (max(ob[0], int(np.floor(bx0 * s))), max(ob[1], int(np.floor(by0 * s))),
+              min(ob[2], int(np.ceil(bx1 * s))), min(ob[3], int(np.ceil(by1 * s))))
+        if sb[2] <= sb[0] or sb[3] <= sb[1]:
+            return
+        roi = out[sb[1] - ob[1]:sb[3] - ob[1], sb[0] - ob[0]:sb[2] - ob[0]]
+        d = upscale_box(f.delta, f.synth_box, s, sb)
+        mixed = cv2.add(roi, d, dtype=cv2.CV_8U)
+        if f.paint is not None:
+            k = upscale_box(f.paint, f.synth_box, s, sb)[..., None]
+            painted = upscale_box(np.ascontiguousarray(f.crop[by0:by1, bx0:bx1]), f.synth_box, s, sb)
+            mixed = (mixed + (painted.astype(np.float32) - mixed) * k + 0.5).astype(np.uint8)
+        roi[:] = mixed
 
     def frames(self, motion: MotionTrack, cond: RenderConditioning | None = None, *,
                start: int = 0, stop: int | None = None, progress: Progress | None = None,

@@ -144,18 +144,30 @@ def test_every_unit_moves_its_own_region(renderer):
         assert diff[:8].max() == 0 and diff[-8:].max() == 0, f"{name} moves the crop border"
 
 
-# -- head pose: background still, no seam ------------------------------------
-def test_background_stays_still_when_the_head_turns(renderer):
+# -- head pose: background far from the head still, no seam -------------------
+def test_background_far_from_the_head_stays_still(renderer):
+    """Beyond the follow weight's reach the background is the portrait's, bit for bit.
+
+    The contract changed with issue 21: the background *beside* the head now
+    moves with it (the follow weight decays with the distance from head and
+    hair, to 0 at layers.FOLLOW_REACH face widths), so nothing is uncovered
+    and nothing needs filling; where the weight is 0 nothing moves at all.
+    On the sample crop that still part is a third of the background
+    (measured 0.33); at yaw 20 about 29 % of the background changes by more
+    than 2 levels (it was 0.5 % with the still, inpainted plate).
+    """
     import cv2
 
+    n = renderer.n
     rest = crop(renderer).astype(np.int16)
-    # pixels next to the outline are covered or uncovered by the moving head
-    # (the plate fills those); the rest of the background must not move
-    person = cv2.dilate((renderer.mask > 0.05).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+    cell = 2 * n // renderer.grid + 1
+    still = cv2.resize(renderer.pose.follow, (n, n), interpolation=cv2.INTER_LINEAR) <= 0
+    still = cv2.erode(still.astype(np.uint8), np.ones((cell, cell), np.uint8)) > 0
+    background = renderer.mask < 0.05
+    assert (still & background).sum() > 0.25 * background.sum()
     for _, head in POSES:
         out = crop(renderer, head=head).astype(np.int16)
-        bg = np.abs(out - rest).max(-1)[~person]
-        assert np.percentile(bg, 99.5) <= 2, (head, np.percentile(bg, 99.5))
+        assert np.abs(out - rest).max(-1)[still].max() == 0, head
 
 
 def test_composite_has_no_seam(renderer):
