@@ -590,6 +590,12 @@ def run(args: argparse.Namespace) -> int:
                              "Pass --data DIR (ravdess/ and tess/ inside) or --no-corpora for espeak-ng only.")
     if data is not None and not Path(data).is_dir():
         raise UserInputError("training data folder not found.", data, "Point --data at the emotion_speech folder.")
+    if not args.no_espeak:
+        from core.motion.espeak_phones import available
+
+        if not available():
+            raise UserInputError("espeak-ng is not installed.", None,
+                                 "Install it (apt-get install espeak-ng) or pass --no-espeak.")
     res = train(data, args.out, cache=args.cache, espeak=not args.no_espeak, seed=args.seed,
                 epochs=args.epochs, n_aug=args.augment)
     print(json.dumps({k: v for k, v in res.items() if k != "heldout"}))
@@ -599,7 +605,13 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m core.motion.acoustic_train", description=__doc__.split("\n")[0])
     configure(p)
-    return run(p.parse_args(argv))
+    from core.errors import UserInputError
+
+    try:
+        return run(p.parse_args(argv))
+    except UserInputError as e:  # same exit code and one-line message as the synchrorama CLI
+        print(f"error: {e}")
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
