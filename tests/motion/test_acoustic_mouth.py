@@ -156,3 +156,27 @@ def test_model_follows_espeak_phones_in_held_out_languages(fresh_cache):
         # measured: de 0.38 (loudness 0.03), es 0.33 (loudness 0.18); docs/a2m.md
         assert r >= 0.28, (lang, r)
         assert r >= lr + 0.1, (lang, r, lr)
+
+
+def test_training_command_round_trip_on_espeak_only(tmp_path, monkeypatch, fresh_cache):
+    """A tiny espeak-ng-only run: weights + manifest + licence written, loadable, cache reused."""
+    from core.motion import acoustic_train as at
+    from core.motion import espeak_phones
+
+    if not espeak_phones.available():
+        pytest.skip("espeak-ng library not installed (apt-get install espeak-ng)")
+    monkeypatch.setattr(at, "ESPEAK_TRAIN", {"en-us": ["Bring me the blue bowl please."],
+                                             "de": ["Wir fahren heute nach Hamburg."]})
+    monkeypatch.setattr(at, "ESPEAK_HELDOUT", {"es": ["Mañana vamos a la playa."]})
+    monkeypatch.setattr(at, "ESPEAK_READINGS", 2)
+    out, cache = tmp_path / "w", tmp_path / "cache"
+    res = at.train(None, out, cache=cache, epochs=1, n_aug=1, progress=lambda *a: None)
+    m = am.load_model(out)
+    assert m.manifest["sha256"] == am.sha256_bytes(out / am.WEIGHTS_NAME)
+    assert "espeak" in (out / "LICENCE.txt").read_text()
+    assert any(k.startswith("espeak") for k in res["heldout"])
+    feat = analyse_audio(_tone_speech(1.0), 16000)
+    assert m.predict(feat).shape == (feat.n, len(am.UNITS))
+    msgs: list[str] = []
+    at.train(None, tmp_path / "w2", cache=cache, epochs=1, n_aug=1, progress=msgs.append)
+    assert any("reusing" in s for s in msgs)
