@@ -8,9 +8,14 @@ Those events are mapped onto the ARPAbet set the viseme model knows, so the
 same coarticulation turns them into teacher curves and into ground truth for
 the non-English benchmark utterances.
 
-Only used for training and benchmarks, never at render time. The library is
-found by ``ctypes`` (Debian package ``espeak-ng``); ``EspeakMissing`` names
-the fix when it is absent.
+Only used for training and benchmarks, never at render time. The library
+and its voice data come from the pip package ``espeakng-loader`` (a project
+dependency: it ships libespeak-ng 1.52 and espeak-ng-data, so a fresh clone
+needs no system package and every machine synthesises with the same
+version). Where that package is not installed, the system library (Debian
+``espeak-ng``) is used instead and ``source`` says so, because its version,
+and so the audio and phone timings, may differ. ``EspeakMissing`` names the
+fix when neither is there.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ _PARAM_RATE, _PARAM_PITCH, _PARAM_RANGE = 1, 3, 4
 
 
 class EspeakMissing(RuntimeError):
-    """libespeak-ng is not installed (``apt-get install espeak-ng``)."""
+    """libespeak-ng is not installed (``pip install espeakng-loader`` or ``apt-get install espeak-ng``)."""
 
 
 class _EventId(ctypes.Union):
@@ -70,12 +75,21 @@ class _Engine:
     """One espeak-ng instance (the C library keeps global state: one lock)."""
 
     def __init__(self) -> None:
-        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+        data: bytes | None = None
+        try:
+            import espeakng_loader
+        except ImportError:
+            name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+            self.source = f"system library {name}"
+        else:
+            name = espeakng_loader.get_library_path()
+            data = espeakng_loader.get_data_path().encode()
+            self.source = f"espeakng-loader {name}"
         try:
             self.lib = ctypes.CDLL(name)
         except OSError as e:
-            raise EspeakMissing(f"espeak-ng library not found ({name}): install it with "
-                                "`apt-get install espeak-ng`.") from e
+            raise EspeakMissing(f"espeak-ng library not found ({name}): install the project's dependencies "
+                                "(`pip install espeakng-loader`) or `apt-get install espeak-ng`.") from e
         lib = self.lib
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
@@ -83,10 +97,11 @@ class _Engine:
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
                                      ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
-        self.sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 200, None,
+        self.sr = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 200, data,
                                         _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT)
         if self.sr <= 0:
-            raise EspeakMissing("espeak-ng failed to initialise (espeak-ng-data missing?).")
+            raise EspeakMissing(f"espeak-ng ({self.source}) failed to initialise: its espeak-ng-data "
+                                f"({data.decode() if data else 'default location'}) is missing or damaged.")
         self._chunks: list[np.ndarray] = []
         self._events: list[tuple[str, int]] = []
         self._cb = _CALLBACK(self._on_audio)  # keep a reference: C holds the pointer
@@ -130,6 +145,11 @@ def _get() -> _Engine:
     return _engine[0]
 
 
+def source() -> str:
+    """Which espeak-ng library synthesises (the pip package's or the system's)."""
+    return _get().source
+
+
 def available() -> bool:
     try:
         _get()
@@ -161,7 +181,9 @@ def to_arpabet(mnemonic: str) -> str:
     m = mnemonic.strip()
     if not m or m.startswith("_") or m in ("?", "#", "||", "|"):
         return "SIL"
-    core = re.sub(r"[:;\-#'\",.0-9]+$", "", m) or m
+    # stress marks come first ("'E", ",aI"), length and variant marks last ("3:", "@2")
+    # (a digit may also be the vowel itself: "3" is ER, "0" is AO)
+    core = re.sub(r"(?<=.)[:;\-#'\",.0-9]+$", "", re.sub(r"^[',%=]+", "", m)) or m
     if core in _CONSONANTS:
         return _CONSONANTS[core]
     for pat, lab in _VOWELS:
