@@ -29,6 +29,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("selfreenact", "bench.selfreenact"),
     ("a2m_clips", "bench.a2m_clips"),
     ("emotion_presets", "bench.emotion_presets"),
+    ("detail", "bench.detail"),
     ("diffusion", "bench.diffusion"),
     ("peers", "bench.peers"),
 ]

@@ -64,7 +64,8 @@ class _Frame:
     warp_box: tuple[int, int, int, int] | None         # work-size box the field moves (None: still)
     synth_box: tuple[int, int, int, int] | None        # work-size box of delta/paint (None: nothing)
     delta: np.ndarray | None                           # int16 render minus the plain warp in synth_box
-    paint: np.ndarray | None                           # float32 0..1 where painters replaced the portrait
+    paint: list[tuple[tuple[int, int, int, int], np.ndarray]]  # (box, float32 0..1) where painters
+                                                       # replaced the portrait, one per painted part
 
 
 class MeshRenderer:
@@ -371,16 +372,26 @@ class MeshRenderer:
             warp_box = (int(max(0, (xs.min() - 1) * c)), int(max(0, (ys.min() - 1) * c)),
                         int(min(self.n, (xs.max() + 2) * c)), int(min(self.n, (ys.max() + 2) * c)))
         x0, y0, x1, y1 = box
-        delta = paint = None
+        synth_box = delta = None
+        paint: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
         if x1 > x0 and y1 > y0:
             now = out[y0:y1, x0:x1]
             d = cv2.subtract(now, plain, dtype=cv2.CV_16S)
-            if d.any():
-                delta = d
-                painted = (cv2.absdiff(now, shaded).max(-1) > 4).astype(np.float32)
-                if painted.any():
-                    paint = cv2.blur(cv2.dilate(painted, np.ones((3, 3), np.uint8)), (3, 3))
-        return _Frame(out, field, warp_box, box if delta is not None else None, delta, paint)
+            ys, xs = np.nonzero(d.any(-1))
+            if len(ys):
+                a0, b0, a1, b1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+                synth_box = (x0 + a0, y0 + b0, x0 + a1, y0 + b1)
+                delta = np.ascontiguousarray(d[b0:b1, a0:a1])
+                # painted parts (eyes, lids, mouth): each as its own small box
+                changed = (cv2.absdiff(now, shaded).max(-1) > 4).astype(np.uint8)
+                if changed.any():
+                    grown = cv2.dilate(changed, np.ones((5, 5), np.uint8))
+                    cnt, _, stats, _ = cv2.connectedComponentsWithStats(grown)
+                    soft = cv2.blur(cv2.dilate(changed, np.ones((3, 3), np.uint8)).astype(np.float32), (3, 3))
+                    for bx, by, bw, bh, _ in stats[1:cnt]:
+                        pb = (x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh)
+                        paint.append((pb, np.ascontiguousarray(soft[by:by + bh, bx:bx + bw])))
+        return _Frame(out, field, warp_box, synth_box, delta, paint)
 
     def _face_region(self, moved: np.ndarray) -> tuple[int, int, int, int]:
         """Box (x0, y0, x1, y1) around the moved face mesh, a few pixels wide of it."""
@@ -457,19 +468,25 @@ class MeshRenderer:
         import cv2
 
         s = self.detail.scale
-        bx0, by0, bx1, by1 = f.synth_box
-        sb = (max(ob[0], int(np.floor(bx0 * s))), max(ob[1], int(np.floor(by0 * s))),
-              min(ob[2], int(np.ceil(bx1 * s))), min(ob[3], int(np.ceil(by1 * s))))
+
+        def inside(b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+            """A work-size box in output pixels, clipped to ``ob``."""
+            return (max(ob[0], int(np.floor(b[0] * s))), max(ob[1], int(np.floor(b[1] * s))),
+                    min(ob[2], int(np.ceil(b[2] * s))), min(ob[3], int(np.ceil(b[3] * s))))
+
+        sb = inside(f.synth_box)
         if sb[2] <= sb[0] or sb[3] <= sb[1]:
             return
         roi = out[sb[1] - ob[1]:sb[3] - ob[1], sb[0] - ob[0]:sb[2] - ob[0]]
-        d = upscale_box(f.delta, f.synth_box, s, sb)
-        mixed = cv2.add(roi, d, dtype=cv2.CV_8U)
-        if f.paint is not None:
-            k = upscale_box(f.paint, f.synth_box, s, sb)[..., None]
-            painted = upscale_box(np.ascontiguousarray(f.crop[by0:by1, bx0:bx1]), f.synth_box, s, sb)
-            mixed = (mixed + (painted.astype(np.float32) - mixed) * k + 0.5).astype(np.uint8)
-        roi[:] = mixed
+        roi[:] = cv2.add(roi, upscale_box(f.delta, f.synth_box, s, sb), dtype=cv2.CV_8U)
+        for pb, k_n in f.paint:
+            b = inside(pb)
+            if b[2] <= b[0] or b[3] <= b[1]:
+                continue
+            part = out[b[1] - ob[1]:b[3] - ob[1], b[0] - ob[0]:b[2] - ob[0]]
+            k = upscale_box(k_n, pb, s, b)[..., None]
+            painted = upscale_box(np.ascontiguousarray(f.crop[pb[1]:pb[3], pb[0]:pb[2]]), pb, s, b)
+            part[:] = (part + (painted.astype(np.float32) - part) * k + 0.5).astype(np.uint8)
 
     def frames(self, motion: MotionTrack, cond: RenderConditioning | None = None, *,
                start: int = 0, stop: int | None = None, progress: Progress | None = None,
