@@ -234,7 +234,7 @@ def acoustic_track(real: Real) -> dict:
 def acoustic_speed() -> dict:
     """Seconds the model adds to A2M for 15 s and 10 min of audio (features given)."""
     from core.motion.acoustic_mouth import load_model, mouth_curves
-    from core.speech.features import AudioFeatures
+    from core.speech.features import N_MELS, AudioFeatures
 
     load_model()
     rng = np.random.default_rng(0)
@@ -244,7 +244,8 @@ def acoustic_speed() -> dict:
         feat = AudioFeatures(100.0, rng.uniform(-60, -10, T).astype(np.float32),
                              rng.uniform(300, 4000, T).astype(np.float32), rng.uniform(0, 1, T).astype(np.float32),
                              rng.uniform(0, 1, T).astype(np.float32), rng.uniform(80, 300, T).astype(np.float32),
-                             rng.random(T) > 0.3, rng.uniform(0, 0.5, T).astype(np.float32))
+                             rng.random(T) > 0.3, rng.uniform(0, 0.5, T).astype(np.float32),
+                             rng.uniform(-40, 40, (T, N_MELS)).astype(np.float16))
         t0 = time.perf_counter()
         mouth_curves(feat, 25.0, seconds * 25)
         out[label] = round(time.perf_counter() - t0, 3)

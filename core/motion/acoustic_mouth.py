@@ -10,7 +10,9 @@ speech in several languages (phones known exactly) is turned into viseme
 curves by ``core.motion.visemes.coarticulate``, and a small model learns
 to predict those curves from the acoustic series the fallback already has
 (``AudioFeatures``: loudness, spectral centroid, flatness, band shares,
-voicing) over +-90 ms of context. The shipped model is the simplest that
+voicing, and 40 log-mel bands, which are what let it hear a voice's
+formants above an accompaniment) over +-90 ms of context. The shipped
+model is the simplest that
 held up on music: one affine map per unit with a sigmoid (hidden layers
 fitted held-out speech better and music worse; docs/a2m.md). Training lives in
 ``core.motion.acoustic_train`` (torch, training only); inference here is
@@ -29,14 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from core.emotion.ser import WeightsError, sha256_bytes
-from core.speech.features import AudioFeatures
+from core.speech.features import N_MELS, AudioFeatures
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-WEIGHTS_NAME = "acoustic_mouth_v1.npz"
-MANIFEST_NAME = "acoustic_mouth_v1.json"
+WEIGHTS_NAME = "acoustic_mouth_v2.npz"
+MANIFEST_NAME = "acoustic_mouth_v2.json"
 UNITS = ("jaw_open", "lip_round", "lip_stretch", "lip_close", "labiodental", "tongue_show")
 INPUTS = ("loud", "loud_range", "dloud", "log_centroid", "centroid_rel", "log_flatness", "low", "mid",
-          "mid_db_rel", "high", "voiced")
+          "mid_db_rel", "high", "voiced") + tuple(f"mel{i:02d}_rel" for i in range(N_MELS))
 # context taps in 10-ms frames: the teacher curves lead the sound by 80 ms, so
 # the model hears 90 ms of the future as well as of the past. Wider context
 # (+-0.3 s) fitted speech better but learned its syllable rhythm, which
@@ -56,9 +58,18 @@ def frame_inputs(feat: AudioFeatures) -> np.ndarray:
     percentile) and scaled to its own range (10th..95th percentile), so a
     song whose accompaniment never stops still shows where the voice swells;
     centroid and the 1-3 kHz share are also given relative to the
-    recording's median. Pitch is left out: sung melodies move it far beyond
-    speech, and with it the model followed lp_d10 worse (docs/a2m.md).
+    recording's median. Each log-mel band is given relative to its median
+    over the recording's voiced frames (in 10-dB steps), so a gain change or
+    a steady accompaniment cancels and what remains is where this moment's
+    spectrum departs from the recording's usual one (a voice's formants
+    rising over the band). Pitch is left out: sung melodies move it far
+    beyond speech, and with it the model followed lp_d10 worse (docs/a2m.md).
+    Raises ``ValueError`` when the features carry no log-mel bands.
     """
+    if feat.mel_db is None or np.shape(feat.mel_db) != (len(feat.rms_db), N_MELS):
+        raise ValueError(f"the acoustic mouth needs AudioFeatures.mel_db of shape ({len(feat.rms_db)}, {N_MELS}); "
+                         f"got {None if feat.mel_db is None else np.shape(feat.mel_db)}: compute the features "
+                         "with core.speech.features.analyse_audio.")
     rms = np.asarray(feat.rms_db, np.float64)
     T = len(rms)
     if T == 0:
@@ -79,9 +90,11 @@ def frame_inputs(feat: AudioFeatures) -> np.ndarray:
     mid_db = 10 * np.log10(mid + 1e-6)
     mid_rel = np.clip(mid_db - float(np.median(mid_db[ref])), -20, 20) / 10.0
     high = np.clip(1.0 - low - mid, 0.0, 1.0)
+    mel = np.asarray(feat.mel_db, np.float32)
+    mel_rel = np.clip((mel - np.median(mel[ref], axis=0)) / 10.0, -4.0, 4.0)
     X = np.stack([loud, loud_range, dloud, cen, cen_rel, flat, low, mid, mid_rel, high,
                   voiced.astype(np.float64)], 1)
-    return X.astype(np.float32)
+    return np.concatenate([X.astype(np.float32), mel_rel.astype(np.float32)], 1)
 
 
 def with_context(X: np.ndarray, offsets: tuple[int, ...] = OFFSETS) -> np.ndarray:

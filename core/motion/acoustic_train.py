@@ -48,7 +48,8 @@ HOLDOUT_ACTORS = (19, 20)
 TESS_EVERY = 3            # one TESS clip in three is enough: 200 words, 14 speaker-emotions
 RAVDESS_EVERY = 2         # two sentences only: half the training actors' clips carry the same phones
 ESPEAK_READINGS = 5       # voices / rates / pitch ranges per espeak-ng training sentence
-CACHE_VERSION = 4
+CACHE_VERSION = 5         # 5: the feature series carry 40 log-mel bands (``mel``)
+PHONES_VERSION = 4        # the forced alignments do not depend on the features: kept across versions
 RAW = ("rms_db", "centroid", "flatness", "low_ratio", "mid_ratio", "f0", "voiced")
 SR = 16000
 
@@ -123,20 +124,22 @@ class Cached:
     variants: list[str]      # "clean" | "aug1" | ...
     info: dict = field(default_factory=dict)
     raw: np.ndarray | None = None  # (N, len(RAW)) the AudioFeatures series the inputs come from
+    mel: np.ndarray | None = None  # (N, N_MELS) float16 AudioFeatures.mel_db, same frames as ``raw``
 
 
 def _raw(feat) -> np.ndarray:
     return np.stack([np.asarray(getattr(feat, k), np.float32) for k in RAW], 1)
 
 
-def _inputs_from_raw(raw: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _inputs_from_raw(raw: np.ndarray, mel: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Model inputs per clip from the cached series (so changing the inputs needs no new teacher)."""
     from core.speech.features import AudioFeatures
 
     X = np.empty((len(raw), len(INPUTS)), np.float32)
     for a, b in zip(starts[:-1], starts[1:]):
         r = raw[a:b]
-        feat = AudioFeatures(100.0, r[:, 0], r[:, 1], r[:, 2], r[:, 3], r[:, 5], r[:, 6] > 0.5, r[:, 4])
+        feat = AudioFeatures(100.0, r[:, 0], r[:, 1], r[:, 2], r[:, 3], r[:, 5], r[:, 6] > 0.5, r[:, 4],
+                             mel[a:b])
         X[a:b] = frame_inputs(feat)
     return X
 
@@ -324,8 +327,17 @@ def _teacher_source_digest() -> str:
     return hashlib.sha256(inspect.getsource(visemes).encode()).hexdigest()[:16]
 
 
+def _espeak_source_digest() -> str:
+    """Hash of the espeak-ng phone mapping: changing it changes the espeak items' teacher curves."""
+    import inspect
+
+    from core.motion import espeak_phones
+
+    return hashlib.sha256(inspect.getsource(espeak_phones).encode()).hexdigest()[:16]
+
+
 def _phones_cache(cache: Path) -> tuple[Path, dict]:
-    path = Path(cache) / f"acoustic_phones_v{CACHE_VERSION}.json"
+    path = Path(cache) / f"acoustic_phones_v{PHONES_VERSION}.json"
     return path, (json.loads(path.read_text(encoding="utf-8")) if path.exists() else {})
 
 
@@ -343,17 +355,22 @@ def build_cache(data: Path | None, cache: Path, *, espeak: bool = True, n_aug: i
     items = list_items(data, espeak)
     key = hashlib.sha256(json.dumps({"v": CACHE_VERSION, "items": [i.key for i, _ in items],
                                      "n_aug": n_aug, "seed": seed,
-                                     "teacher": _teacher_source_digest()}).encode()).hexdigest()[:16]
+                                     "teacher": _teacher_source_digest(),
+                                     "espeak": _espeak_source_digest() if espeak else None}
+                                    ).encode()).hexdigest()[:16]
     path = Path(cache) / f"acoustic_teacher_{key}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
             progress(f"teacher: reusing {path}")
-            raw, starts = z["raw"], z["starts"]
-            return Cached(_inputs_from_raw(raw, starts), z["Y"], starts, list(z["keys"]), list(z["groups"]),
-                          list(z["variants"]), json.loads(str(z["info"])), raw)
+            if "mel" not in z.files:
+                raise ValueError(f"teacher cache {path} has no log-mel bands (written by an older version); "
+                                 "delete it and rerun.")
+            raw, mel, starts = z["raw"], z["mel"], z["starts"]
+            return Cached(_inputs_from_raw(raw, mel, starts), z["Y"], starts, list(z["keys"]),
+                          list(z["groups"]), list(z["variants"]), json.loads(str(z["info"])), raw, mel)
     ppath, phones_cache = _phones_cache(cache)
     rng = np.random.default_rng(seed)
-    Rs, Ys, keys, groups, variants = [], [], [], [], []
+    Rs, Ms, Ys, keys, groups, variants = [], [], [], [], [], []
     failed, t0 = 0, time.perf_counter()
     for i, (item, source) in enumerate(items):
         cached = phones_cache.get(item.key, "absent")
@@ -373,6 +390,7 @@ def build_cache(data: Path | None, cache: Path, *, espeak: bool = True, n_aug: i
             continue
         Y, feat = teacher_curves(utt.samples, utt.phones)
         Rs.append(_raw(feat))
+        Ms.append(feat.mel_db)
         Ys.append(Y)
         keys.append(item.key)
         groups.append(item.group)
@@ -381,6 +399,7 @@ def build_cache(data: Path | None, cache: Path, *, espeak: bool = True, n_aug: i
             y, factor = augment(utt.samples, rng, loud_music=a % 2 == 0)
             f2 = analyse_audio(y, SR)
             Rs.append(_raw(f2))
+            Ms.append(f2.mel_db)
             Ys.append(stretch(Y, f2.n, factor))
             keys.append(item.key)
             groups.append(item.group)
@@ -393,9 +412,11 @@ def build_cache(data: Path | None, cache: Path, *, espeak: bool = True, n_aug: i
     info = {"items": len(items), "failed_alignments": failed, "seconds": round(time.perf_counter() - t0, 1),
             "frames": int(starts[-1])}
     raw = np.concatenate(Rs)
-    out = Cached(_inputs_from_raw(raw, starts), np.concatenate(Ys), starts, keys, groups, variants, info, raw)
+    mel = np.concatenate(Ms).astype(np.float16)
+    out = Cached(_inputs_from_raw(raw, mel, starts), np.concatenate(Ys), starts, keys, groups, variants, info,
+                 raw, mel)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, raw=raw, Y=out.Y, starts=starts, keys=np.array(keys), groups=np.array(groups),
+    np.savez(tmp, raw=raw, mel=mel, Y=out.Y, starts=starts, keys=np.array(keys), groups=np.array(groups),
              variants=np.array(variants), info=json.dumps(info))
     tmp.replace(path)
     progress(f"teacher: {len(keys)} clips, {info['frames']} frames, {failed} failed alignments, "
@@ -514,7 +535,7 @@ def evaluate(model: AcousticMouthModel, c: Cached) -> dict:
                 for m, v in d.items()} for k, d in sorted(res.items())}
 
 
-LICENCE_TEXT = """SynchroRaMa acoustic mouth weights (acoustic_mouth_v1.npz)
+LICENCE_TEXT = """SynchroRaMa acoustic mouth weights (acoustic_mouth_v2.npz)
 
 Trained by `python -m core.motion.acoustic_train` on:
 - RAVDESS (Livingstone & Russo 2018) speech, licensed CC BY-NC-SA 4.0;
@@ -545,7 +566,7 @@ def train(data: Path | None, out_dir: Path, *, cache: Path, espeak: bool = True,
     corpora = (["RAVDESS actors 1-18 (half of their clips)", "TESS (one clip in three, words outside the held-out set)"] if data is not None else []) \
         + (["espeak-ng sentences (" + ", ".join(ESPEAK_TRAIN) + ")"] if espeak else [])
     manifest = {
-        "name": "synchrorama-acoustic-mouth", "version": 1,
+        "name": "synchrorama-acoustic-mouth", "version": 2,
         "model": f"logistic-linear: {len(INPUTS)} inputs x {len(OFFSETS)} context taps -> 6 sigmoid units",
         "teacher": "core.motion.visemes.coarticulate on forced-aligned / espeak-ng phones",
         "trained_on": corpora,
@@ -595,7 +616,8 @@ def run(args: argparse.Namespace) -> int:
 
         if not available():
             raise UserInputError("espeak-ng is not installed.", None,
-                                 "Install it (apt-get install espeak-ng) or pass --no-espeak.")
+                                 "Install it (pip install espeakng-loader, or apt-get install espeak-ng) "
+                                 "or pass --no-espeak.")
     res = train(data, args.out, cache=args.cache, espeak=not args.no_espeak, seed=args.seed,
                 epochs=args.epochs, n_aug=args.augment)
     print(json.dumps({k: v for k, v in res.items() if k != "heldout"}))
