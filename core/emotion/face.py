@@ -71,8 +71,6 @@ ANTAGONISTS: dict[str, dict[str, float]] = {
     "brow_outer_up": {"brow_lower": 0.4},
     "upper_lid_raise": {"lid_tighten": 0.6},
     "jaw_open": {"lip_close": 0.8},
-    # a grin in the photo: the lips close over its teeth as it is undone
-    "expr_happy": {"lip_press": 0.6},
 }
 # Each class also drives its learned whole-face unit (shape + skin ratio
 # learned from MEAD actors, core/render/appearance.py) at this amplitude,
@@ -270,12 +268,13 @@ def unit_offsets(acts: dict[str, np.ndarray], units: list[str], n: int,
                     add[:, units.index(v)] += share * ex
         # a learned expression the photo shows but the emotion lacks is undone
         # by the same unit below zero (its shape reversed, its folds divided
-        # out), at the photo's full strength: half of it left the sample's
-        # grin reading happy when made sad
+        # out), at the photo's full strength (1 / PORTRAIT_EXPR_SHARE of what
+        # it counts as). At half, the sample's grin made sad still read
+        # happy 0.94; scaled by the photo's own strength, M030's slightly
+        # sad face made happy read sad (tests/emotion).
         for u in units:
             if u.startswith("expr_") and shown.get(u, 0.0) > 0:
-                add[:, units.index(u)] -= (excess[:, units.index(u)] * total * COUNTER_GAIN
-                                           / PORTRAIT_EXPR_SHARE)
+                add[:, units.index(u)] -= excess[:, units.index(u)] * total / PORTRAIT_EXPR_SHARE
     return add
 
 
