@@ -226,6 +226,7 @@ def audio_to_motion(feat: AudioFeatures, fps: float, n_frames: int,
     head_set = HeadSettings()
     head_set.nod_deg *= s.nod_gain
     head_set.tilt_deg *= s.nod_gain
+    head_set.turn_cap = float(np.clip(s.head_motion - 1.0, 0.0, 1.0))
     track.head[:], _ = head_motion(feat, fps, n_frames, rng, energy, alignment, head_set)
     track.gaze[:] = gaze_motion(n_frames, fps, rng, pauses=~voiced)
     return track

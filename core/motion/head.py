@@ -42,6 +42,9 @@ class HeadSettings:
     chin_up_deg: float = 7.0      # soft limit of a chin lift at amount 1 (before arousal): see head_motion
     ease_in_s: float = 0.6        # the first frame shows the portrait's own pose
     limits_deg: tuple[float, float, float] = (25.0, 15.0, 10.0)  # |yaw|, |pitch|, |roll| at amount 1
+    turn_cap: float = 0.0         # 0..1: how much of the renderer's turn limit applies (amount - 1)
+    turn_knee_deg: float = 14.0   # the whole rotation bends softly above this...
+    max_turn_deg: float = 20.0    # ...towards this (see head_motion)
 
 
 def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -217,6 +220,17 @@ def head_motion(feat: AudioFeatures, fps: float, n: int, rng: np.random.Generato
     head[:, 1] = np.where(p > 0, s.chin_up_deg * np.tanh(p / s.chin_up_deg), p)
     for col, lim in enumerate(s.limits_deg):
         head[:, col] = np.clip(head[:, col] * energy, -lim * np.maximum(energy, 1e-6), lim * np.maximum(energy, 1e-6))
+    # above amount 1 the turns grow past what the mesh renderer carries cleanly: combined
+    # past about 20 deg it smears the background beside the hair (lp_s1 at yaw -20, pitch
+    # -15, roll 6: its watermark doubled). There the rotation as a whole bends softly
+    # towards max_turn_deg, blended in from amount 1 (untouched) to amount 2 (fully).
+    if s.turn_cap > 0:
+        rot = head[:, :3]
+        norm = np.linalg.norm(rot, axis=1)
+        knee, top = s.turn_knee_deg, s.max_turn_deg
+        soft = np.where(norm > knee, knee + (top - knee) * np.tanh((norm - knee) / (top - knee)), norm)
+        scale = 1 + s.turn_cap * (soft / np.maximum(norm, 1e-6) - 1)
+        head[:, :3] = rot * scale[:, None]
     # translations follow the rotations a little (the neck, not the nose, is the pivot);
     # a breath lifts the head slightly and the body sways slowly from side to side
     head[:, 3] = (_pink(n, rng, (fps * 3,)) * 0.004 + head[:, 0] / np.maximum(energy, 1e-6) * 0.0008) * energy
