@@ -3,10 +3,12 @@
 Per frame: expression-unit fields move the face-mesh landmarks and a
 piecewise-affine warp follows them; the head pose is a smooth depth-aware
 3-D rotation field (inverted by fixed-point iteration) that carries head,
-hair and neck while the person is laid over a still, inpainted background
-plate; irises are re-laid inside the moved lids, closed lids and the mouth
-interior are painted; the crop is pasted back into the full-resolution
-portrait. See docs/mesh_renderer.md.
+hair, neck and the background beside them (decaying with the distance, so
+nothing is uncovered); irises are re-laid inside the moved lids, closed lids
+and the mouth interior are painted; the frame is then rebuilt at the
+portrait's own resolution from the portrait warped through the same field,
+with only the synthesised parts taken from the work-size crop. See
+docs/mesh_renderer.md.
 """
 
 from __future__ import annotations
