@@ -116,6 +116,12 @@ class AcousticMouthModel:
     """Standardiser + affine layers (tanh between them, sigmoid out) over context frames.
 
     ``layers`` may hold one layer (the shipped logistic-linear model) or more.
+    ``spread`` (per unit) widens the curves about each recording's median
+    before they drive the face: a regression hedges, so its curves move
+    less than the phone path's (0.6 of its spread on held-out speech), and
+    the wordless mouth looked timid beside a scripted one. The factors are
+    the teacher's over the model's spread on the training speech, fixed at
+    training time (not fitted to any clip).
     """
 
     mu: np.ndarray
@@ -124,6 +130,7 @@ class AcousticMouthModel:
     offsets: tuple[int, ...] = OFFSETS
     units: tuple[str, ...] = UNITS
     manifest: dict = field(default_factory=dict)
+    spread: np.ndarray = field(default_factory=lambda: np.ones(len(UNITS), np.float32))
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
         """Unit weights 0..1 for context rows ``Z`` (already with context)."""
@@ -148,7 +155,7 @@ class AcousticMouthModel:
 
     def arrays(self) -> dict[str, np.ndarray]:
         arr = {"mu": np.asarray(self.mu, np.float32), "sd": np.asarray(self.sd, np.float32),
-               "offsets": np.asarray(self.offsets, np.int32)}
+               "offsets": np.asarray(self.offsets, np.int32), "spread": np.asarray(self.spread, np.float32)}
         for i, (W, b) in enumerate(self.layers):
             arr[f"W{i}"] = np.asarray(W, np.float32)
             arr[f"b{i}"] = np.asarray(b, np.float32)
@@ -203,9 +210,13 @@ def load_model(directory: Path | None = None) -> AcousticMouthModel:
         with np.load(wpath, allow_pickle=False) as z:
             n = sum(1 for k in z.files if k.startswith("W"))
             layers = [(z[f"W{i}"].astype(np.float32), z[f"b{i}"].astype(np.float32)) for i in range(n)]
+            if "spread" not in z.files:
+                raise AcousticWeightsError(f"acoustic mouth weights {wpath} have no 'spread' array (an older "
+                                           f"format); {retrain}.")
             model = AcousticMouthModel(z["mu"].astype(np.float32), z["sd"].astype(np.float32), layers,
                                        tuple(int(o) for o in z["offsets"]),
-                                       tuple(manifest.get("units", UNITS)), manifest)
+                                       tuple(manifest.get("units", UNITS)), manifest,
+                                       z["spread"].astype(np.float32))
         if model.units != UNITS or layers[0][0].shape[1] != len(INPUTS) * len(model.offsets):
             raise AcousticWeightsError(f"acoustic mouth weights {wpath} were trained for other inputs or "
                                        f"units than this version reads; {retrain}.")
@@ -224,8 +235,14 @@ def to_video_frames(series: np.ndarray, rate: float, fps: float, n: int) -> np.n
 
 def mouth_curves(feat: AudioFeatures, fps: float, n: int,
                  model: AcousticMouthModel | None = None) -> dict[str, np.ndarray]:
-    """The six speech units per video frame, predicted from the audio alone."""
+    """The six speech units per video frame, predicted from the audio alone.
+
+    Each unit is widened about the recording's median by the model's
+    ``spread`` (see ``AcousticMouthModel``), then limited to 0..1.
+    """
     model = model or load_model()
     pred = model.predict(feat)
+    centre = np.median(pred, axis=0) if len(pred) else np.zeros(len(model.units), np.float32)
+    pred = centre + (pred - centre) * np.asarray(model.spread, np.float32)
     return {u: np.clip(to_video_frames(pred[:, i], feat.rate, fps, n), 0, 1)
             for i, u in enumerate(model.units)}

@@ -497,7 +497,32 @@ def fit(c: Cached, *, hidden: tuple[int, ...] = (), epochs: int = 8, batch: int 
                  f"({time.perf_counter() - t0:.0f} s)")
     layers = [(m.weight.detach().numpy().astype(np.float32).copy(), m.bias.detach().numpy().astype(np.float32).copy())
               for m in net if isinstance(m, torch.nn.Linear)]
-    return AcousticMouthModel(mu, sd, layers, OFFSETS, UNITS)
+    model = AcousticMouthModel(mu, sd, layers, OFFSETS, UNITS)
+    model.spread = spread_factors(model, c, Xs)
+    progress("spread per unit: " + ", ".join(f"{u} {g:.2f}" for u, g in zip(UNITS, model.spread)))
+    return model
+
+
+def spread_factors(model: AcousticMouthModel, c: Cached, Xs: np.ndarray) -> np.ndarray:
+    """Per unit, the median over clean training clips of the teacher's std over the model's, in 1..2.
+
+    Within each clip, because the render widens each recording's curves
+    about its own median: pooled frames would count differences between
+    clips (speakers, gains) as movement and widen too much.
+    """
+    ratios = []
+    for ci, (g, var) in enumerate(zip(c.groups, c.variants)):
+        if g != "train" or var != "clean":
+            continue
+        a, b = c.starts[ci], c.starts[ci + 1]
+        if b - a < 50:
+            continue
+        idx = np.arange(a, b)
+        P = model.forward(_context_rows(Xs, np.full(len(idx), a), np.full(len(idx), b), idx, model.offsets))
+        ratios.append(c.Y[a:b].std(0) / np.maximum(P.std(0), 1e-3))
+    if not ratios:
+        return np.ones(len(UNITS), np.float32)
+    return np.clip(np.median(np.array(ratios), axis=0), 1.0, 2.0).astype(np.float32)
 
 
 # ------------------------------------------------------------------ evaluation
@@ -579,6 +604,7 @@ def train(data: Path | None, out_dir: Path, *, cache: Path, espeak: bool = True,
                     "retrain on your own data for commercial use.") if data is not None else
                    "Trained on espeak-ng speech only.",
         "heldout": report,
+        "spread": {u: round(float(g), 3) for u, g in zip(UNITS, model.spread)},
     }
     path = save_model(model, Path(out_dir), manifest)
     (Path(out_dir) / "LICENCE.txt").write_text(LICENCE_TEXT if data is not None else

@@ -92,6 +92,33 @@ def test_a2m_fallback_uses_the_model(fresh_cache):
     assert track.unit("jaw_open")[-3:].max() < track.unit("jaw_open").max()
 
 
+def test_weights_without_spread_are_refused(tmp_path, fresh_cache):
+    """v2 weights widen the curves by a trained ``spread``; a file without it is an older format."""
+    d = _copy_weights(tmp_path)
+    w = d / am.WEIGHTS_NAME
+    with np.load(w, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "spread"}
+    with open(w, "wb") as f:
+        np.savez(f, **arrays)
+    man = json.loads((d / am.MANIFEST_NAME).read_text())
+    man["sha256"] = am.sha256_bytes(w)
+    (d / am.MANIFEST_NAME).write_text(json.dumps(man))
+    with pytest.raises(am.AcousticWeightsError, match="spread") as e:
+        am.load_model(d)
+    assert str(w) in str(e.value)
+
+
+def test_curves_are_widened_about_the_recordings_median(fresh_cache):
+    m = am.load_model()
+    assert np.all((m.spread >= 1.0) & (m.spread <= 2.0))
+    feat = analyse_audio(_tone_speech(), 16000)
+    flat = am.AcousticMouthModel(m.mu, m.sd, m.layers, m.offsets, m.units, m.manifest,
+                                 np.ones(len(am.UNITS), np.float32))
+    wide, narrow = am.mouth_curves(feat, 100.0, feat.n, m), am.mouth_curves(feat, 100.0, feat.n, flat)
+    j = am.UNITS.index("jaw_open")
+    assert np.std(wide["jaw_open"]) > np.std(narrow["jaw_open"]) * (1 + (m.spread[j] - 1) * 0.5)
+
+
 def test_a2m_fallback_fails_loudly_on_damaged_weights(tmp_path, monkeypatch, fresh_cache):
     from core.motion.a2m import audio_to_motion
     from core.tracks import Alignment
