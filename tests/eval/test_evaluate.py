@@ -14,10 +14,11 @@ from core.eval.lipsync import pearson
 CONTRACT_KEYS = {
     "": {"video", "frames", "fps", "face_frames", "lipsync", "identity", "expression", "motion", "image"},
     "lipsync": {"mouth_audio_corr", "mouth_audio_lag", "gt_corr", "gt_lag", "bilabial_closure_rate",
-                "bilabial_count"},
+                "bilabial_count", "mouth_spread", "gt_mouth_spread", "mouth_spread_ratio"},
     "identity": {"distance_mean", "distance_max"},
     "expression": {"classes", "mean_probs", "top", "expect", "agreement"},
-    "motion": {"yaw_std_deg", "pitch_std_deg", "roll_std_deg", "blinks_per_min", "jitter", "frozen_fraction"},
+    "motion": {"yaw_std_deg", "pitch_std_deg", "roll_std_deg", "yaw_speed_deg_s", "pitch_speed_deg_s",
+               "roll_speed_deg_s", "blinks_per_min", "jitter", "frozen_fraction", "still_fraction"},
     "image": {"psnr", "ssim"},
 }
 
