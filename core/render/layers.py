@@ -28,6 +28,10 @@ from core.face import landmarks as L
 
 # follow weight decays to 0 over this many face widths outside the head and hair
 FOLLOW_REACH = 0.45
+# the follow weight is 0 within EDGE_STILL of the crop border (as a fraction of
+# the crop side) and reaches 1 EDGE_RAMP further in: a wide ramp, because the
+# head often fills the crop and a steep one shears the background beside it
+EDGE_STILL, EDGE_RAMP = 0.03, 0.17
 # detail split: the low band (Gaussian sigma, output pixels) is resampled bilinearly
 DETAIL_SIGMA = 1.0
 
@@ -102,9 +106,9 @@ def head_maps(pts: np.ndarray, n: int, grid: int, mesh_depth: np.ndarray,
     below = (gy - chin_y) / face_w
     neck = 1 - _smoothstep((below + 0.05) / 0.85)
     follow = near * neck
-    # keep the crop border (and the feathered blend band) still
+    # keep the crop border (and the outer half of the feathered blend band) still
     edge = np.minimum(np.minimum(gx, n - 1 - gx), np.minimum(gy, n - 1 - gy)) / n
-    follow *= _smoothstep((edge - 0.06) / 0.08)
+    follow *= _smoothstep((edge - EDGE_STILL) / EDGE_RAMP)
     return depth.astype(np.float32), follow.astype(np.float32), pivot
 
 

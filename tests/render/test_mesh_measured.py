@@ -151,10 +151,11 @@ def test_background_far_from_the_head_stays_still(renderer):
     The contract changed with issue 21: the background *beside* the head now
     moves with it (the follow weight decays with the distance from head and
     hair, to 0 at layers.FOLLOW_REACH face widths), so nothing is uncovered
-    and nothing needs filling; where the weight is 0 nothing moves at all.
-    On the sample crop that still part is a third of the background
-    (measured 0.33); at yaw 20 about 29 % of the background changes by more
-    than 2 levels (it was 0.5 % with the still, inpainted plate).
+    and nothing needs filling; where the weight is 0 (beyond the reach, and
+    within 3 % of the crop border) nothing moves at all. On the sample crop,
+    where the head fills most of the square, that still part is a fifth of
+    the background (measured 0.19); at yaw 20 about 27 % of the background
+    changes by more than 2 levels (0.5 % with the still, inpainted plate).
     """
     import cv2
 
@@ -164,7 +165,7 @@ def test_background_far_from_the_head_stays_still(renderer):
     still = cv2.resize(renderer.pose.follow, (n, n), interpolation=cv2.INTER_LINEAR) <= 0
     still = cv2.erode(still.astype(np.uint8), np.ones((cell, cell), np.uint8)) > 0
     background = renderer.mask < 0.05
-    assert (still & background).sum() > 0.25 * background.sum()
+    assert (still & background).sum() > 0.15 * background.sum()
     for _, head in POSES:
         out = crop(renderer, head=head).astype(np.int16)
         assert np.abs(out - rest).max(-1)[still].max() == 0, head
