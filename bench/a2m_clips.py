@@ -306,7 +306,8 @@ def run(out_dir: Path) -> dict:
             figures[f"{key}.acoustic_model.lag"] = int(r["model"][1])
             figures[f"{key}.loudness.corr"] = round(float(r["loudness"][0]), 3)
     else:
-        notes.append("espeak-ng not installed: synthesised non-English rows skipped (apt-get install espeak-ng).")
+        notes.append("espeak-ng not available: synthesised non-English rows skipped (the espeakng-loader "
+                     "dependency provides it: pip install espeakng-loader).")
     speed = acoustic_speed()
     figures.update({f"acoustic_model_seconds_{k}": v for k, v in speed.items()})
     md = [
