@@ -231,6 +231,14 @@ def affect_activations(emotion: EmotionTrack, acts: dict[str, np.ndarray], n: in
     up = shown_strength(np.clip(dv, 0, None) / CIRCUMPLEX["happy"][0])
     down = shown_strength(np.clip(-dv, 0, None) / -CIRCUMPLEX["sad"][0])
     angry_share = np.clip((aro + 0.1) / 0.8, 0, 1)
+    # the valence the user (or the script) set wins over class evidence that
+    # points the other way: a smile fades as valence goes negative
+    for c in out:
+        v = CIRCUMPLEX[c][0]
+        if v > 0:
+            out[c] = out[c] * np.clip(1 - down, 0, 1)
+        elif v < 0:
+            out[c] = out[c] * np.clip(1 - up, 0, 1)
     out["happy"] = np.clip(out["happy"] + up, 0, 1.5).astype(np.float32)
     out["sad"] = np.clip(out["sad"] + down * (1 - angry_share), 0, 1.5).astype(np.float32)
     out["angry"] = np.clip(out["angry"] + down * angry_share, 0, 1.5).astype(np.float32)

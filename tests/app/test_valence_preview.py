@@ -50,9 +50,9 @@ def test_valence_and_arousal_keys_change_the_preview(loaded, qtbot):
     happy = _frame_after(win, qtbot, lambda: _click_key(win, qtbot, "valence", 0.95))
     assert win.session.project.curves["channels"]["valence"]["keys"][0]["v"] > 0.8
     # measured before the learned expressions: 0.4 grey levels per pixel for valence +1 vs -1
-    assert np.abs(happy.astype(int) - plain).mean() > 1.0   # measured 1.56 (the sample already grins)
+    assert np.abs(happy.astype(int) - plain).mean() > 1.0   # measured 2.05 (the sample already grins)
     sad = _frame_after(win, qtbot, lambda: _set_key(win, "valence", -0.95))
     assert [k["v"] for k in win.session.project.curves["channels"]["valence"]["keys"]] == [-0.95]
-    assert np.abs(sad.astype(int) - happy).mean() > 2.5     # measured 3.75
+    assert np.abs(sad.astype(int) - happy).mean() > 2.5     # measured 4.28
     aroused = _frame_after(win, qtbot, lambda: _set_key(win, "arousal", 0.95))
-    assert np.abs(aroused.astype(int) - sad).mean() > 0.5   # measured 0.95
+    assert np.abs(aroused.astype(int) - sad).mean() > 0.5   # measured 0.85

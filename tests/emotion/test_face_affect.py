@@ -71,3 +71,11 @@ def test_exaggerated_strength_adds_no_opposite_emotion():
     m = _motion(t)
     assert m.unit("expr_happy").min() > 1.2           # exaggerated past the actors' level 3
     assert m.unit("expr_sad").max() == 0 and m.unit("expr_angry").max() == 0
+
+
+def test_a_negative_valence_key_overrides_a_happy_analysis():
+    t = force_emotion(EmotionTrack.neutral(4, 25.0), "happy")
+    t.valence[:] = -1.0
+    m = _motion(t)
+    assert m.unit("expr_happy").max() < 0.05
+    assert m.unit("expr_sad").min() > 0.3 or m.unit("brow_lower").min() > 0.3
