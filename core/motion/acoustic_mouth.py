@@ -12,9 +12,9 @@ to predict those curves from the acoustic series the fallback already has
 (``AudioFeatures``: loudness, spectral centroid, flatness, band shares,
 voicing, and 40 log-mel bands, which are what let it hear a voice's
 formants above an accompaniment) over +-90 ms of context. The shipped
-model is the simplest that
-held up on music: one affine map per unit with a sigmoid (hidden layers
-fitted held-out speech better and music worse; docs/a2m.md). Training lives in
+model is the simplest that held up on music: one affine map per unit with
+a sigmoid (hidden layers fitted held-out speech better and music worse;
+docs/a2m.md). Training lives in
 ``core.motion.acoustic_train`` (torch, training only); inference here is
 plain NumPy on weights stored as ``.npz`` with a sha256 manifest, checked
 before every first load. A missing or damaged file raises
@@ -118,10 +118,11 @@ class AcousticMouthModel:
     ``layers`` may hold one layer (the shipped logistic-linear model) or more.
     ``spread`` (per unit) widens the curves about each recording's median
     before they drive the face: a regression hedges, so its curves move
-    less than the phone path's (0.6 of its spread on held-out speech), and
-    the wordless mouth looked timid beside a scripted one. The factors are
-    the teacher's over the model's spread on the training speech, fixed at
-    training time (not fitted to any clip).
+    less than the phone path's (jaw: 0.83 of its within-clip std on
+    held-out RAVDESS), and the rendered mouth on lp_d10 moved less than the
+    singer's. The factors are the teacher's over the model's within-clip
+    std on the training speech, fixed at training time, not fitted to any
+    clip (``acoustic_train.spread_factors``).
     """
 
     mu: np.ndarray
