@@ -67,12 +67,9 @@ def analyse_file(path: Path, script: str | None, fps: float, emotion: str = "aut
     feats = analyse_audio(audio.samples, audio.sample_rate)
     alignment = Alignment(script=script or "")
     if script:
-        try:
-            from core.speech.timing import speech_timing
+        from core.speech.timing import speech_timing
 
-            alignment = speech_timing(audio, script)
-        except Exception:  # alignment is optional here: text then covers the whole clip
-            alignment = Alignment(script=script)
+        alignment = speech_timing(audio, script)
     n = max(1, int(round(audio.duration * fps)))
     track = analyse_emotion(audio, feats, alignment, fps, n)
     track = apply_user_control(track, emotion, strength, curves)

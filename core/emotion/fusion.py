@@ -114,19 +114,15 @@ def portrait_expression(rgb: np.ndarray | None, box: tuple[float, float, float, 
     """The portrait's own expression (fer's mini-Xception, core.face.expression).
 
     ``box`` (x0, y0, x1, y1) is the chosen face's landmark box, so a group
-    photo is read on the face that will be animated. Empty if the classifier
-    is not installed or finds no face: the emotion is then added in full.
+    photo is read on the face that will be animated. A missing or damaged
+    classifier is an error (it ships with the app): silently reading no
+    expression would stack an emotion on a photo that already shows one.
     """
     if rgb is None:
         return {}
-    from core.errors import UserInputError
+    from core.face.expression import ExpressionClassifier
 
-    try:
-        from core.face.expression import ExpressionClassifier
-
-        res = ExpressionClassifier().predict(rgb, box)
-    except (ImportError, UserInputError):
-        return {}
+    res = ExpressionClassifier().predict(rgb, box)
     return {FER_NAMES.get(k, k): float(v) for k, v in res.items()}
 
 
@@ -201,13 +197,9 @@ def analyse_emotion(audio, feats, alignment: Alignment, fps: float, n_frames: in
     kw: dict = {}
     sources: dict[str, float] = {}
     if s.use_ser or s.use_prosody:
-        from core.emotion.ser import WeightsError, load_model, predict_windows
+        from core.emotion.ser import load_model, predict_windows
 
-        try:
-            model = load_model()
-        except WeightsError:
-            model = None
-            sources["ser_missing"] = 1.0
+        model = load_model()   # shipped with the app: missing or damaged is an error naming the file
         if model is not None:
             mask = None
             if feats is not None and getattr(feats, "voiced", None) is not None:

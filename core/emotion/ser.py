@@ -78,21 +78,23 @@ def whisper_model_path() -> Path | None:
 
 
 def _whisper():
-    """The CTranslate2 Whisper tiny.en model, loaded once (None if absent)."""
+    """The CTranslate2 Whisper tiny.en model, loaded once (None if its package is not installed).
+
+    Without the model package the acoustic head is used and the track says
+    so (``sources['ser_whisper'] = 0``, a warning in the pipeline); a model
+    that is installed but fails to load is an error, not a quiet downgrade.
+    """
     with _enc_lock:
         if not _encoder:
             model = None
             path = whisper_model_path()
             if path is not None:
-                try:
-                    import ctranslate2
-                    from faster_whisper.feature_extractor import FeatureExtractor
+                import ctranslate2
+                from faster_whisper.feature_extractor import FeatureExtractor
 
-                    model = (ctranslate2.models.Whisper(str(path), device="cpu", compute_type="int8",
-                                                        intra_threads=2),
-                             FeatureExtractor(80))
-                except Exception:  # broken install: fall back to acoustic head
-                    model = None
+                model = (ctranslate2.models.Whisper(str(path), device="cpu", compute_type="int8",
+                                                    intra_threads=2),
+                         FeatureExtractor(80))
             _encoder.append(model)
         return _encoder[0]
 
