@@ -8,7 +8,6 @@ the renderer uses to draw.
 from __future__ import annotations
 
 import importlib.util
-import time
 from pathlib import Path
 
 import numpy as np
@@ -196,17 +195,6 @@ def test_rest_is_exact_and_no_flicker(renderer):
     assert np.array_equal(a, renderer.src)
     frames = [crop(renderer, {"jaw_open": 0.3, "eye_blink": 0.7}, head=(5, 2, 1, 0, 0, 0)) for _ in range(3)]
     assert all(np.array_equal(frames[0], f) for f in frames[1:])
-
-
-def test_speed_at_512(renderer):
-    """Renderer alone at 512: well over 25 fps even with head, jaw and blink moving."""
-    from core.render.contact_sheet import demo_motion
-
-    m = demo_motion(30)
-    t = time.perf_counter()
-    n = sum(1 for _ in renderer.frames(m))
-    fps = n / (time.perf_counter() - t)
-    assert fps >= 25, fps
 
 
 # -- resolution and bad portraits ---------------------------------------------
