@@ -409,7 +409,9 @@ class MeshRenderer:
         field (``DetailLayer``) plus what the work-size render synthesised;
         pixels the frame does not move are the portrait's own. Any other crop
         (the diffusion renderer's, an edited copy) carries no field: it is
-        scaled to the output and pasted, only the feather band blended.
+        scaled to the output and pasted, only the feather band blended. (A
+        crop edited in place after ``render_crop`` still counts as the
+        render's: only its painted parts would show the edit.)
         """
         import cv2
 
