@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "train": ("core.render.diffusion.commands", "configure_train", "run_train",
               "train a general diffusion model on a dataset folder"),
     "models": ("core.models", "configure_models", "run_models", "list installed models"),
+    "train-mouth": ("core.motion.acoustic_train", "configure", "run",
+                    "train the acoustic (no-words) mouth model"),
 }
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130

