@@ -142,6 +142,7 @@ def _load_scene_file(path: Path):
 
 
 def run_render(args: argparse.Namespace) -> int:
+    from core.io.checks import check_export_settings, check_output
     from core.pipeline import RenderRequest, render
     from core.progress import CancelToken
 
@@ -154,13 +155,14 @@ def run_render(args: argparse.Namespace) -> int:
     from core.scene.track import validate_segments
 
     scenes = validate_segments(scenes, None)  # overlaps fail before any analysis
-    if args.size < 64 or args.size > 4096:
-        raise UserInputError(f"--size {args.size} is out of range.", None, "Use 64..4096 (512 is typical).")
-    if not 1 <= args.fps <= 120:
-        raise UserInputError(f"--fps {args.fps} is out of range.", None, "Use 1..120 (25 is typical).")
+    check_export_settings(fps=args.fps, size=args.size, crf=args.crf, max_output=args.max_output)
     if args.output.suffix.lower() != ".mp4":
         raise UserInputError("the output must be an .mp4 file.", args.output, "Name it OUT.mp4.")
     _check_motion_options(args)
+    script_file = Path(args.script[1:]) if args.script and args.script.startswith("@") else None
+    check_output(args.output, {"--image": args.image, "--audio": args.audio, "--script": script_file,
+                               "--scenes": args.scenes, "--emotion-curve": args.emotion_curve,
+                               "--load-tracks": args.load_tracks, "--save-tracks": args.save_tracks})
     options: dict = {}
     if args.renderer == "diffusion":
         options = {"avatar": args.avatar, "device": args.device, "seed": args.seed}
@@ -212,7 +214,7 @@ def _check_motion_options(args: argparse.Namespace) -> None:
 def _run_project(args: argparse.Namespace) -> int:
     """``render --project FILE``: core.project's analysis + the app's edits + its export settings."""
     from core.progress import CancelToken
-    from core.project import analyse_project, load_project, render_project
+    from core.project import analyse_project, check_project_export, load_project, render_project
 
     fresh = argparse.ArgumentParser()
     configure_render(fresh)
@@ -228,9 +230,8 @@ def _run_project(args: argparse.Namespace) -> int:
         raise UserInputError(f"{', '.join(clash)} cannot be combined with --project.", args.project,
                              "The project holds these settings: change them in SynchroRaMa Studio.")
     project = load_project(args.project)
-    output = args.output if args.output != defaults.output else project.default_output()
-    if Path(output).suffix.lower() != ".mp4":
-        raise UserInputError("the output must be an .mp4 file.", output, "Name it OUT.mp4.")
+    given = args.output != defaults.output
+    output = check_project_export(project, args.output if given else None, "-o" if given else None)
     cancel = CancelToken()
     bar = ProgressBar()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
@@ -331,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
+        if isinstance(getattr(args, "fps", None), float):
+            from core.io.checks import check_fps
+
+            check_fps(args.fps)  # every subcommand's --fps, before its run divides by it
         return int(args._run(args) or 0)
     except UserInputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -22,6 +22,7 @@ from core.cache import AnalysisCache, cache_key
 from core.errors import UserInputError
 from core.face.rig import FaceRig, load_rig
 from core.io.audio import Audio, load_audio
+from core.io.checks import check_output
 from core.io.files import sha256_file
 from core.io.video import ExportSettings, Mp4Writer
 from core.progress import CancelToken, Progress, no_progress
@@ -272,6 +273,10 @@ def render(req: RenderRequest, *, progress: Progress = no_progress,
     """The whole job: analyse (or load tracks), render, export."""
     clock = StageClock()
     cancel = cancel or CancelToken()
+    req.resolve_sample()
+    # an output that cannot be written, or that is one of the inputs, fails before minutes of work
+    check_output(req.output, {"--image": req.image, "--audio": req.audio, "--load-tracks": req.load_tracks,
+                              "--save-tracks": req.save_tracks})
     if req.load_tracks is not None:
         tracks = Tracks.load(req.load_tracks)
         image = req.image or Path(tracks.portrait.path)

@@ -162,6 +162,33 @@ class Project:
         return Path.cwd() / "out" / f"{_slug(self.name)}.mp4"
 
 
+def check_project_export(project: Project, output: str | Path | None = None, setting: str | None = None) -> Path:
+    """The project's export settings and output, checked as the CLI checks its flags, before any work.
+
+    Returns the output path. ``setting`` names how the output was chosen
+    (``-o`` on the CLI); by default it is the project's own export.output.
+    """
+    from core.io.checks import check_export_settings, check_output
+
+    where = project.path or None
+    e = project.export
+    if not isinstance(e.renderer, str) or e.renderer not in ("mesh", "diffusion"):
+        raise UserInputError(f"export.renderer is {e.renderer!r}.", where, 'Set export.renderer to "mesh" or "diffusion".')
+    if not isinstance(e.output, str):
+        raise UserInputError(f"export.output is {e.output!r}, not a file name.", where,
+                             'Set export.output to a file name, or "" for beside the project.')
+    check_export_settings(fps=e.fps, size=e.size, crf=e.crf, max_output=e.max_output, where=where,
+                          names={k: f"export.{k}" for k in ("fps", "size", "crf", "max_output")})
+    out = Path(output) if output else project.default_output()
+    if out.suffix.lower() != ".mp4":
+        raise UserInputError("the output must be an .mp4 file.", out, "Name it OUT.mp4.")
+    check_output(out, {"the project's portrait": project.portrait or None,
+                       "the project's narration": project.narration or None,
+                       "the project file": project.path or None},
+                 setting=setting or "the project's export.output")
+    return out
+
+
 def _setting(block: dict, key: str, default: float, path) -> float:
     """A number from the project's motion block; anything else names the key."""
     v = block.get(key, default)
@@ -198,7 +225,10 @@ def _abs(p: str, base: Path | None) -> str:
 
 def migrate(d: dict, path: str | Path | None = None) -> dict:
     """Bring an older document up to SCHEMA (each step a small, tested function)."""
-    schema = int(d.get("schema", 0))
+    schema = d.get("schema", 0)
+    if isinstance(schema, bool) or not isinstance(schema, int):
+        raise UserInputError(f"the project's schema is {schema!r}, not a whole number.", path,
+                             f"Set \"schema\" to {SCHEMA}, or open an older copy of the file.")
     if schema > SCHEMA:
         raise UserInputError(f"project schema {schema} is newer than this version supports ({SCHEMA}).",
                              path, "Update SynchroRaMa Studio to open it.")
@@ -450,7 +480,12 @@ def render_project(project: Project, analysis: ProjectAnalysis, output: str | Pa
     progress = progress or no_progress
     cancel = cancel or CancelToken()
     opts = opts or project.export
-    out = Path(output) if output else project.default_output()
+    if opts is project.export:
+        out = check_project_export(project, output, "the output" if output else None)
+    else:
+        from dataclasses import replace
+
+        out = check_project_export(replace(project, export=opts), output, "the output" if output else None)
     progress("prepare", 0, 1)
     warnings: list[str] = []
     tracks = apply_project(project, analysis.tracks, analysis.feats, fps=opts.fps, warnings=warnings)

@@ -1,0 +1,112 @@
+"""Checks on where a render writes and on its export settings, done before any work.
+
+Analysis and rendering can take minutes; an output that cannot be written
+(a folder, a read-only place, one of the user's own inputs) must be refused
+first, with one line naming the setting and the fix. The export settings are
+checked here too, whatever their source (CLI flags, a project file, the
+studio), so a project cannot reach the encoder with values the CLI refuses.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+from core.errors import UserInputError
+
+FPS_RANGE = (1.0, 120.0)
+SIZE_RANGE = (64, 4096)
+CRF_RANGE = (0, 51)
+MAX_OUTPUT_RANGE = (64, 16384)   # 0 means "the portrait's own size"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """True when two paths name one file: same resolved path, or the same inode (links)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+    except OSError:
+        pass
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output(output: str | Path, inputs: Mapping[str, str | Path | None], setting: str = "-o") -> None:
+    """Refuse an output that cannot be written or would replace an input.
+
+    ``inputs`` maps the setting a user gave each input file with (``--audio``,
+    ``the project's narration``...) to its path; ``setting`` names the output's.
+    The nearest existing folder is probed by creating and removing a file, so
+    a read-only mount or missing permission is found now, not after rendering.
+    """
+    out = Path(output)
+    for name, path in inputs.items():
+        if path is not None and str(path) and _same_file(out, Path(path)):
+            raise UserInputError(f"{setting} is the same file as {name}: rendering would overwrite it.", out,
+                                 f"Choose another output name for {setting}.")
+    if out.is_dir():
+        raise UserInputError(f"{setting} is a folder, not a video file.", out,
+                             f"Give a file name, e.g. {setting} {out / 'video.mp4'}.")
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UserInputError(f"{setting} cannot be written: {folder} is a file, not a folder.", out,
+                             f"Choose an output inside a folder for {setting}.")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".synchrorama-probe.", dir=folder)
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise UserInputError(f"{setting} cannot be written: the folder {folder} is not writable ({reason}).",
+                             out, f"Choose a folder you can write to for {setting}.") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _number(value: object, name: str, where: str | Path | None, integer: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and isinstance(value, float)
+                                                                          and not value.is_integer()):
+        kind = "a whole number" if integer else "a number"
+        raise UserInputError(f"{name} is {value!r}, not {kind}.", where, f"Set {name} to {kind}.")
+    if not math.isfinite(value):
+        raise UserInputError(f"{name} is {value!r}, not a finite number.", where, f"Set {name} to a number.")
+    return float(value)
+
+
+def check_fps(fps: object, name: str = "--fps", where: str | Path | None = None) -> float:
+    """A frame rate every command can use: 1..120 frames a second (0 would divide by zero)."""
+    v = _number(fps, name, where, integer=False)
+    lo, hi = FPS_RANGE
+    if not lo <= v <= hi:
+        raise UserInputError(f"{name} {v:g} is out of range.", where, f"Use {lo:g}..{hi:g} (25 is typical).")
+    return v
+
+
+def check_export_settings(*, fps: object, size: object, crf: object, max_output: object,
+                          names: Mapping[str, str] | None = None, where: str | Path | None = None) -> None:
+    """Types and ranges of the export settings; ``names`` says how the user wrote each one.
+
+    The CLI passes ``--fps``...; a project passes ``export.fps``... and its
+    file as ``where`` so the line names the file and the key.
+    """
+    n = {"fps": "--fps", "size": "--size", "crf": "--crf", "max_output": "--max-output", **(names or {})}
+    check_fps(fps, n["fps"], where)
+    v = _number(size, n["size"], where, integer=True)
+    lo, hi = SIZE_RANGE
+    if not lo <= v <= hi:
+        raise UserInputError(f"{n['size']} {v:g} is out of range.", where, f"Use {lo}..{hi} (512 is typical).")
+    v = _number(crf, n["crf"], where, integer=True)
+    lo, hi = CRF_RANGE
+    if not lo <= v <= hi:
+        raise UserInputError(f"{n['crf']} {v:g} is out of range.", where,
+                             f"Use {lo}..{hi} (lower is better quality; 18 is visually lossless).")
+    v = _number(max_output, n["max_output"], where, integer=True)
+    lo, hi = MAX_OUTPUT_RANGE
+    if v != 0 and not lo <= v <= hi:
+        raise UserInputError(f"{n['max_output']} {v:g} is out of range.", where,
+                             f"Use 0 (the portrait's size) or {lo}..{hi} pixels.")

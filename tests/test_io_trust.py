@@ -1,0 +1,193 @@
+"""Inputs and outputs a user can trust (issue 16): bad paths and settings give exit 2 and one line,
+before any analysis, and nothing the user owns is overwritten or left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+
+import pytest
+
+from core.cli import main
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if analysis or rendering starts: every check here must come first."""
+    import core.pipeline as pipeline
+    import core.project as project
+
+    def boom(*a, **k):
+        raise AssertionError("analysis started before the check")
+
+    monkeypatch.setattr(pipeline, "analyse", boom)
+    monkeypatch.setattr(pipeline, "render_tracks", boom)
+    monkeypatch.setattr(project, "analyse_project", boom)
+
+
+def _run(capsys, *argv: str) -> tuple[int, str]:
+    """main() in-process; the exit code and the single error line (asserted to be one)."""
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    lines = [l for l in err.strip().splitlines() if l.strip()]
+    assert "Traceback" not in err, err
+    if code == 2:
+        assert len(lines) == 1 and lines[0].startswith("error: "), err
+        return code, lines[0]
+    return code, err
+
+
+def _media(tmp_path, sample_image, short_audio):
+    img = tmp_path / "face.png"
+    wav = tmp_path / "speech.wav"
+    shutil.copy(sample_image, img)
+    shutil.copy(short_audio, wav)
+    return img, wav
+
+
+# -- item 1: where the output goes ----------------------------------------------------------
+def test_output_that_is_a_folder(tmp_path, capsys, no_work, sample_image, short_audio):
+    img, wav = _media(tmp_path, sample_image, short_audio)
+    folder = tmp_path / "clip.mp4"
+    folder.mkdir()
+    code, line = _run(capsys, "render", "--image", str(img), "--audio", str(wav), "-o", str(folder))
+    assert code == 2 and "-o is a folder" in line and "file name" in line
+    assert folder.is_dir() and not any(folder.iterdir())
+
+
+def test_output_whose_parent_is_a_file(tmp_path, capsys, no_work, sample_image, short_audio):
+    img, wav = _media(tmp_path, sample_image, short_audio)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    code, line = _run(capsys, "render", "--image", str(img), "--audio", str(wav),
+                      "-o", str(blocker / "sub" / "out.mp4"))
+    assert code == 2 and "is a file, not a folder" in line and "notes.txt" in line
+    assert blocker.read_text() == "mine"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="needs POSIX permissions and a non-root user (root writes to read-only folders)")
+def test_output_in_a_read_only_folder(tmp_path, capsys, no_work, sample_image, short_audio):
+    img, wav = _media(tmp_path, sample_image, short_audio)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        code, line = _run(capsys, "render", "--image", str(img), "--audio", str(wav), "-o", str(ro / "o.mp4"))
+    finally:
+        ro.chmod(0o755)
+    assert code == 2 and "not writable" in line and not list(ro.iterdir())
+
+
+def test_output_on_a_read_only_file_system(tmp_path, capsys, no_work, monkeypatch, sample_image, short_audio):
+    """The probe that finds read-only mounts: simulated, since mounting one needs privileges."""
+    import errno
+
+    import core.io.checks as checks
+
+    img, wav = _media(tmp_path, sample_image, short_audio)
+
+    def erofs(*a, **k):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(checks.tempfile, "mkstemp", erofs)
+    code, line = _run(capsys, "render", "--image", str(img), "--audio", str(wav), "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and "not writable" in line and "Read-only file system" in line
+
+
+def test_output_same_as_the_narration_is_refused_and_the_source_kept(tmp_path, capsys, no_work, sample_image,
+                                                                     short_audio):
+    img = tmp_path / "face.png"
+    shutil.copy(sample_image, img)
+    video = tmp_path / "talk.mp4"       # a video used as the narration
+    shutil.copy(short_audio, video)
+    before = video.read_bytes()
+    # the same file named three ways: verbatim, through "..", and through a hard link
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "link.mp4"
+    os.link(video, link)
+    for out in (video, tmp_path / "sub" / ".." / "talk.mp4", link):
+        code, line = _run(capsys, "render", "--image", str(img), "--audio", str(video), "-o", str(out))
+        assert code == 2 and "same file as --audio" in line and "another output name" in line, line
+    assert video.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face.png", "link.mp4", "sub", "talk.mp4"]
+
+
+def test_output_same_as_the_image(tmp_path, capsys, no_work, sample_image, short_audio):
+    _, wav = _media(tmp_path, sample_image, short_audio)
+    img = tmp_path / "still.mp4"
+    shutil.copy(sample_image, img)
+    code, line = _run(capsys, "render", "--image", str(img), "--audio", str(wav), "-o", str(img))
+    assert code == 2 and "same file as --image" in line
+    assert img.read_bytes() == sample_image.read_bytes()
+
+
+def test_project_output_same_as_its_narration(tmp_path, capsys, no_work, sample_image, short_audio):
+    from core.project import ExportOptions, Project
+
+    img = tmp_path / "face.png"
+    shutil.copy(sample_image, img)
+    video = tmp_path / "talk.mp4"
+    shutil.copy(short_audio, video)
+    f = Project(name="p", portrait=str(img), narration=str(video),
+                export=ExportOptions(output=str(video))).save(tmp_path / "p")
+    code, line = _run(capsys, "render", "--project", str(f))
+    assert code == 2 and "export.output is the same file as the project's narration" in line
+    code, line = _run(capsys, "render", "--project", str(f), "-o", str(video))
+    assert code == 2 and "-o is the same file as the project's narration" in line
+    assert video.read_bytes() == short_audio.read_bytes()
+
+
+# -- item 4: settings validated whatever their source ---------------------------------------
+@pytest.mark.parametrize("args, name", [(["--crf", "99"], "--crf 99"), (["--crf", "-5"], "--crf -5"),
+                                        (["--max-output", "-5"], "--max-output -5"), (["--fps", "0"], "--fps 0"),
+                                        (["--fps", "1000"], "--fps 1000"), (["--size", "10"], "--size 10")])
+def test_cli_export_flags_out_of_range(tmp_path, capsys, no_work, args, name):
+    out = tmp_path / "o.mp4"
+    code, line = _run(capsys, "render", *args, "-o", str(out))
+    assert code == 2 and name in line and "out of range" in line and "Use " in line
+    assert not out.exists()
+
+
+def test_analyze_fps_zero(tmp_path, capsys, short_audio):
+    code, line = _run(capsys, "analyze", "--audio", str(short_audio), "--fps", "0")
+    assert code == 2 and "--fps 0 is out of range" in line
+
+
+def _project_file(tmp_path, sample_image, short_audio, **export) -> str:
+    from core.project import Project
+
+    img, wav = _media(tmp_path, sample_image, short_audio)
+    doc = Project(name="p", portrait=str(img), narration=str(wav)).to_dict()
+    doc["export"].update(export)
+    f = tmp_path / "p.srproj"
+    f.write_text(json.dumps(doc))
+    return str(f)
+
+
+@pytest.mark.parametrize("export, key", [({"fps": -5}, "export.fps -5 is out of range"),
+                                         ({"fps": 1000}, "export.fps 1000 is out of range"),
+                                         ({"fps": 0}, "export.fps 0 is out of range"),
+                                         ({"size": "big"}, "export.size is 'big', not a whole number"),
+                                         ({"size": 100000}, "export.size 100000 is out of range"),
+                                         ({"crf": 99}, "export.crf 99 is out of range"),
+                                         ({"crf": 1.5}, "export.crf is 1.5, not a whole number"),
+                                         ({"max_output": -5}, "export.max_output -5 is out of range"),
+                                         ({"renderer": "oil"}, "export.renderer is 'oil'")])
+def test_project_export_settings_are_validated_before_analysis(tmp_path, capsys, no_work, sample_image,
+                                                               short_audio, export, key):
+    f = _project_file(tmp_path, sample_image, short_audio, **export)
+    code, line = _run(capsys, "render", "--project", f, "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and key in line and "p.srproj" in line, line
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_project_schema_that_is_not_a_number(tmp_path, capsys, sample_image, short_audio):
+    f = _project_file(tmp_path, sample_image, short_audio)
+    doc = json.loads(open(f).read())
+    doc["schema"] = "two"
+    open(f, "w").write(json.dumps(doc))
+    code, line = _run(capsys, "render", "--project", f)
+    assert code == 2 and "schema is 'two'" in line and "p.srproj" in line
