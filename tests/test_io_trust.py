@@ -191,3 +191,35 @@ def test_project_schema_that_is_not_a_number(tmp_path, capsys, sample_image, sho
     open(f, "w").write(json.dumps(doc))
     code, line = _run(capsys, "render", "--project", f)
     assert code == 2 and "schema is 'two'" in line and "p.srproj" in line
+
+
+# -- item 2: created files follow the umask -----------------------------------------------------
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_saved_project_follows_the_umask(tmp_path, umask_022):
+    from core.project import Project
+
+    f = Project(name="p").save(tmp_path / "p")
+    assert stat.S_IMODE(f.stat().st_mode) == 0o644
+    f.chmod(0o640)  # a mode the user chose on purpose is kept on the next save
+    Project(name="p2", path=str(f)).save()
+    assert stat.S_IMODE(f.stat().st_mode) == 0o640
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_exported_mp4_follows_the_umask(tmp_path, umask_022):
+    import numpy as np
+
+    from core.io.video import ExportSettings, Mp4Writer
+
+    out = tmp_path / "v.mp4"
+    with Mp4Writer(out, 16, 16, None, ExportSettings(fps=5)) as w:
+        w.write(np.zeros((16, 16, 3), np.uint8))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]

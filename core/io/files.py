@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,31 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: the classic swap (brief; process-wide)
+    os.umask(mask)
+    return mask
+
+
+def _give_final_mode(tmp: Path, target: Path) -> None:
+    """mkstemp makes 0600 files and that mode survives the rename: give the file the mode a
+    plain open() would have (an existing target keeps its own mode), so other users, a web
+    server or a shared folder can read what the user exported or saved."""
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~current_umask()
+    os.chmod(tmp, mode)
+
+
 @contextmanager
 def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename onto it on success.
@@ -61,6 +87,7 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        _give_final_mode(tmp, target)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except OSError as exc:
