@@ -26,13 +26,14 @@ from app import curve_ops as ops
 CHANNEL_COLORS = {"valence": QColor(120, 220, 140), "arousal": QColor(240, 150, 80),
                   "intensity": QColor(230, 230, 120)}
 PICK_PX = 6
+CANVAS_MIN_H = 120     # five value lines ~25 px apart: keys can still be placed and dragged
 
 
 class CurveCanvas(QWidget):
     def __init__(self, editor: "CurveEditor"):
         super().__init__(editor)
         self.ed = editor
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(CANVAS_MIN_H)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
@@ -260,9 +261,12 @@ class CurveEditor(QWidget):
         self.combo.addItems(list(CHANNELS))
         self.combo.setToolTip("Which curve to edit: valence, arousal, overall intensity, or one emotion's share")
         self.combo.currentTextChanged.connect(self.set_channel)
+        # two rows (curve choice, then key tools) so the editor fits the centre of a 1024-wide window
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Curve"))
+        head.addWidget(self.combo)
+        head.addStretch(1)
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("Curve"))
-        bar.addWidget(self.combo)
         self.buttons = {}
         for interp, tip in (("constant", "Hold the value until the next key"),
                             ("linear", "Straight ramp to the next key"),
@@ -282,11 +286,14 @@ class CurveEditor(QWidget):
         bar.addWidget(self.btn_reset)
         bar.addStretch(1)
         self.info = QLabel("")
-        bar.addWidget(self.info)
+        head.addWidget(self.info)
         self.canvas = CurveCanvas(self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 2, 0, 0)
-        bar.setContentsMargins(0, 0, 8, 0)
+        lay.setSpacing(2)
+        head.setContentsMargins(4, 0, 8, 0)
+        bar.setContentsMargins(4, 0, 8, 0)
+        lay.addLayout(head)
         lay.addLayout(bar)
         lay.addWidget(self.canvas, 1)
         for seq, fn in ((QKeySequence.StandardKey.Delete, self.delete_selected),

@@ -182,6 +182,10 @@ class ExportPanel(QWidget):
         self.emotion_strength.setDecimals(2)
         self.emotion_strength.setToolTip("How strongly the emotion shows: 0 = neutral face, 1 = as analysed, "
                                          "up to 3 = exaggerated")
+        for combo in (self.emotion, self.renderer, self.avatar):
+            # long entries elide instead of widening the panel past a narrow dock
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow(QLabel("<b>Emotion</b> (preview and export)"))

@@ -44,7 +44,7 @@ class PortraitView(QWidget):
         self.image: QImage | None = None
         self.rig = None
         self.note = "No portrait yet: drop a photo here or use Portrait..."
-        self.setMinimumSize(200, 200)
+        self.setMinimumSize(160, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_rig(self, rig) -> None:

@@ -113,7 +113,7 @@ class PreviewView(QWidget):
         self.ms = 0.0
         self.fps = 25.0
         self.note = "Load a portrait and a narration, or open the sample (File > New from sample)."
-        self.setMinimumSize(240, 240)
+        self.setMinimumSize(160, 120)     # small, so the window fits 1024x640 (the frame is letterboxed)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:

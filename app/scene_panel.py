@@ -13,7 +13,7 @@ import copy
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListWidget, QPushButton, QTableWidget, QTableWidgetItem,
+    QAbstractItemView, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QListWidget, QPushButton, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
 )
 
@@ -77,9 +77,13 @@ class ScenePanel(QWidget):
         self.notes.setMaximumHeight(120)
         self.notes.setVisible(False)
         self.suggest_notes: list[str] = []
-        row = QHBoxLayout()
-        for b in (self.btn_add, self.btn_del, self.btn_one, self.btn_all, self.btn_cancel):
-            row.addWidget(b)
+        # two rows of buttons, so the panel fits a narrow right dock (a 1024-wide window)
+        row = QGridLayout()
+        row.addWidget(self.btn_add, 0, 0)
+        row.addWidget(self.btn_del, 0, 1)
+        row.addWidget(self.btn_one, 1, 0)
+        row.addWidget(self.btn_all, 1, 1)
+        row.addWidget(self.btn_cancel, 1, 2)
         lay = QVBoxLayout(self)
         lay.addWidget(self.table, 1)
         lay.addLayout(row)

@@ -30,6 +30,12 @@ from app.workers import Runner
 
 log = logging.getLogger("synchrorama.app")
 PROJECT_FILTER = f"SynchroRaMa project (*{SUFFIX})"
+# the window must fit a 1024x640 screen (issue 18): the docks' narrowest widths and the
+# preview's lowest height leave the curve editor room to edit in
+MIN_WINDOW = (1024, 640)
+MEDIA_MIN_W = 190
+RIGHT_MIN_W = 270
+PREVIEW_MIN_H = 120
 
 
 def _scrolled(w: QWidget) -> QScrollArea:
@@ -72,7 +78,7 @@ class MainWindow(QMainWindow):
         right = QTabWidget()
         right.addTab(self.scenes, "Scenes")
         right.addTab(_scrolled(self.export), "Export")
-        right.setMinimumWidth(340)
+        right.setMinimumWidth(RIGHT_MIN_W)
         self.right_tabs = right
         centre = QSplitter(Qt.Orientation.Vertical)
         centre.addWidget(self.preview)
@@ -84,7 +90,8 @@ class MainWindow(QMainWindow):
         self.centre = centre
         self._sized = False
         self.setCentralWidget(centre)
-        self.media_dock = self._dock("Media", self.media, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.media_dock = self._dock("Media", _scrolled(self.media), Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.media_dock.setMinimumWidth(MEDIA_MIN_W)
         self.right_dock = self._dock("Scenes and export", right, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.busy = QProgressBar()
@@ -121,20 +128,27 @@ class MainWindow(QMainWindow):
             self.size_panes()
 
     def size_panes(self) -> None:
-        """Initial proportions: the preview, a curve editor tall enough to edit in, the timeline's lanes."""
+        """Initial proportions: the preview, a curve editor tall enough to edit in, the timeline's lanes.
+
+        On a small window (1024 wide) the docks take their minimum widths so the centre keeps the rest.
+        """
         w = self.width()
-        self.resizeDocks([self.media_dock, self.right_dock], [max(240, w * 18 // 100), max(360, w * 27 // 100)],
-                         Qt.Orientation.Horizontal)
-        h = max(self.centre.height(), 500)
-        lanes = self.timeline.minimumSizeHint().height() + 24
-        curves = max(230, h * 32 // 100)
-        self.centre.setSizes([h - curves - lanes, curves, lanes])
+        small = w < 1200
+        media = MEDIA_MIN_W + 30 if small else max(240, w * 18 // 100)
+        right = RIGHT_MIN_W + 20 if small else max(360, w * 27 // 100)
+        self.resizeDocks([self.media_dock, self.right_dock], [media, right], Qt.Orientation.Horizontal)
+        h = max(self.centre.height(), 400)
+        lanes = self.timeline.minimumSizeHint().height() + (4 if h < 600 else 24)
+        curves = max(200 if h < 600 else 230, h * 32 // 100)
+        self.centre.setSizes([max(h - curves - lanes, PREVIEW_MIN_H), curves, lanes])
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        """A side panel that can be moved, floated or closed (View menu brings it back) on a small screen."""
         d = QDockWidget(title, self)
         d.setObjectName(title)
         d.setWidget(widget)
-        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, d)
         return d
 
@@ -187,6 +201,14 @@ class MainWindow(QMainWindow):
         self._act(v, "Zoom in", lambda: self.view.zoom(1.5, self.transport.position), Qt.Key.Key_Plus)
         self._act(v, "Zoom out", lambda: self.view.zoom(1 / 1.5, self.transport.position), Qt.Key.Key_Minus)
         self._act(v, "Fit the whole narration", self.fit, "Ctrl+0")
+        v.addSeparator()
+        for dock, key in ((self.media_dock, "Ctrl+1"), (self.right_dock, "Ctrl+2")):
+            a = dock.toggleViewAction()
+            a.setText(f"Show {dock.windowTitle().lower()} panel")
+            a.setShortcut(QKeySequence(key))
+            a.setStatusTip("Hide it to give the preview and curves more room")
+            v.addAction(a)
+            self.addAction(a)
         t = mb.addMenu("&Tools")
         self._act(t, "&Analyse again", self.session.start_analysis, "F5")
         self._act(t, "&Models...", self.show_models)

@@ -61,3 +61,33 @@ def test_spin_edits_merge_into_one_undo_step(loaded, qtbot):
     assert s.undo.count() == n + 1 and s.project.emotion_strength == 1.3
     s.undo.undo()
     assert s.project.emotion_strength == 1.0 and panel.emotion_strength.value() == 1.0
+
+
+def test_window_fits_1024x640_with_a_usable_curve_editor(loaded, qtbot):
+    from app.window import MIN_WINDOW
+
+    win = loaded
+    hint = win.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 640, hint
+    win.resize(*MIN_WINDOW)
+    qtbot.waitUntil(lambda: (win.width(), win.height()) == MIN_WINDOW, timeout=5000)
+    win.size_panes()
+    qtbot.wait(50)
+    canvas = win.curves.canvas
+    assert canvas.height() >= 140 and canvas.width() >= 450        # room to place and drag keys
+    assert win.preview.height() >= 120
+    assert win.timeline.height() >= win.timeline.minimumSizeHint().height()
+    for w in (win.curves.combo, win.curves.btn_reset, canvas, win.timeline):     # nothing cut off at the right
+        assert w.mapTo(win, w.rect().topRight()).x() <= win.width()
+    # the curve editor works at this size: a double-click adds a key
+    from PySide6.QtCore import QPoint, Qt
+
+    qtbot.mouseDClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(canvas.width() // 2, canvas.height() // 3))
+    assert len(win.curves.keys()) == 1
+    # side panels collapse from the View menu to give the centre the whole width
+    wide = win.centre.width()
+    win.media_dock.toggleViewAction().trigger()
+    win.right_dock.toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: win.centre.width() > wide + 400, timeout=5000)
+    win.media_dock.toggleViewAction().trigger()
+    assert win.media_dock.isVisible()
