@@ -26,6 +26,34 @@ from app import curve_ops as ops
 CHANNEL_COLORS = {"valence": QColor(120, 220, 140), "arousal": QColor(240, 150, 80),
                   "intensity": QColor(230, 230, 120)}
 PICK_PX = 6
+# what each curve does to the face (core.emotion.face and core.motion.a2m), shown beside the
+# curve picker so a user knows which curve to reach for; the top / bottom words label the axis
+CHANNEL_HELP: dict[str, str] = {
+    "valence": "smile <-> frown: mouth corners and cheeks (up = smile, down = frown)",
+    "arousal": "eyes and brows, head energy: up = eyes wide, brows raised, livelier head; down = calm",
+    "intensity": "how strongly the emotion shows: 0 = none, 1 = full, 1.5 = exaggerated",
+    "neutral": "share of the plain face: more neutral = less of every other emotion",
+    "happy": "smile and raised cheeks, chin a little up",
+    "sad": "inner brows up, mouth corners down, head lowers and slows",
+    "surprised": "brows and upper lids up, mouth opens round, chin up",
+    "fearful": "brows up and drawn together, eyes wide, lips stretched",
+    "angry": "brows down, lids tight, upper lip raised, head a little down",
+    "disgusted": "nose wrinkle, upper lip raised, mouth corners down",
+    "contempt": "one mouth corner pulled up, head tilted, chin up",
+}
+AXIS_ENDS: dict[str, tuple[str, str]] = {
+    "valence": ("smile", "frown"), "arousal": ("alert", "calm"), "intensity": ("strong", "none"),
+}
+
+
+def channel_help(channel: str) -> str:
+    """One line saying what a curve changes on the face ('' for an unknown channel)."""
+    return CHANNEL_HELP.get(channel, "")
+
+
+def axis_ends(channel: str) -> tuple[str, str]:
+    """Words for the top and bottom of the value axis: an emotion class goes from 'all <class>' to 'none'."""
+    return AXIS_ENDS.get(channel, (f"all {channel}", "none"))
 CANVAS_MIN_H = 120     # five value lines ~25 px apart: keys can still be placed and dragged
 
 
@@ -65,6 +93,11 @@ class CurveCanvas(QWidget):
         for v in np.linspace(lo, hi, 5):
             p.drawLine(QPointF(0, self.y_of(v)), QPointF(W, self.y_of(v)))
             p.drawText(QPointF(4, self.y_of(v) + (11 if v >= hi else -2)), f"{v:+.2f}" if lo < 0 else f"{v:.2f}")
+        top, bottom = axis_ends(ed.channel)
+        p.setPen(QColor(150, 152, 165))
+        right = Qt.AlignmentFlag.AlignRight
+        p.drawText(QRectF(0, self.y_of(hi) + 1, W - 6, 14), right | Qt.AlignmentFlag.AlignTop, top)
+        p.drawText(QRectF(0, self.y_of(lo) - 15, W - 6, 14), right | Qt.AlignmentFlag.AlignBottom, bottom)
         xs = np.arange(0, W, 2, dtype=np.float64)
         ts = ed.view.t_of(xs)
         dur = ed.view.duration
@@ -259,13 +292,20 @@ class CurveEditor(QWidget):
 
         self.combo = QComboBox()
         self.combo.addItems(list(CHANNELS))
+        for i, name in enumerate(CHANNELS):
+            self.combo.setItemData(i, channel_help(name), Qt.ItemDataRole.ToolTipRole)
         self.combo.setToolTip("Which curve to edit: valence, arousal, overall intensity, or one emotion's share")
         self.combo.currentTextChanged.connect(self.set_channel)
+        self.help = QLabel("")
+        self.help.setObjectName("curveHelp")
+        self.help.setStyleSheet("color: palette(mid);")
+        # clipped rather than widening the editor past a 1024-wide window; the tooltip has it whole
+        self.help.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         # two rows (curve choice, then key tools) so the editor fits the centre of a 1024-wide window
         head = QHBoxLayout()
         head.addWidget(QLabel("Curve"))
         head.addWidget(self.combo)
-        head.addStretch(1)
+        head.addWidget(self.help, 1)
         bar = QHBoxLayout()
         self.buttons = {}
         for interp, tip in (("constant", "Hold the value until the next key"),
@@ -305,6 +345,7 @@ class CurveEditor(QWidget):
         sc = QShortcut(QKeySequence(Qt.Key.Key_Backspace), self.canvas)
         sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         sc.activated.connect(self.delete_selected)
+        self._show_help()
         session.changed.connect(self._on_changed)
         session.project_loaded.connect(lambda: self._on_changed("curves"))
         session.motion_ready.connect(self.canvas.update)
@@ -328,8 +369,14 @@ class CurveEditor(QWidget):
             self.combo.setCurrentText(name)
         self.selected = set()
         self.band_range = None
+        self._show_help()
         self._update_buttons()
         self.canvas.update()
+
+    def _show_help(self) -> None:
+        text = channel_help(self.channel)
+        self.help.setText(text)
+        self.help.setToolTip(f"{self.channel}: {text}")
 
     def keys(self):
         return ops.keys_of(self.curves, self.channel)

@@ -13,7 +13,7 @@ import copy
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QScrollBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
 from core.tracks import EMOTIONS
 
@@ -22,8 +22,15 @@ EMOTION_COLORS = {
     "angry": QColor(230, 70, 60), "surprised": QColor(240, 140, 40), "fearful": QColor(150, 90, 200),
     "disgusted": QColor(90, 170, 80), "contempt": QColor(170, 120, 90),
 }
-LANES = (("ruler", 20), ("wave", 72), ("words", 24), ("phones", 18), ("scenes", 28), ("emotion", 20))
+LANES = (("ruler", 20), ("wave", 60), ("words", 24), ("phones", 18), ("scenes", 28), ("emotion", 20))
 GRAB_PX = 5
+
+
+def emotion_legend_html(classes=EMOTIONS) -> str:
+    """The emotion lane's key: a coloured square per class, and what brightness and the white line mean."""
+    parts = [f'<span style="color:{EMOTION_COLORS[c].name()}">&#9632;</span>&nbsp;{c}'
+             for c in classes if c in EMOTION_COLORS]
+    return " &nbsp;".join(parts) + " &nbsp;&middot; brighter = stronger &middot; line = valence"
 
 
 class TimelineCanvas(QWidget):
@@ -302,10 +309,23 @@ class Timeline(QWidget):
         self.view = view
         self.canvas = TimelineCanvas(session, transport, view, self)
         self.bar = QScrollBar(Qt.Orientation.Horizontal, self)
+        # what the emotion lane's colours mean, under the lanes (clipped on a narrow window; the
+        # tooltip has all of it)
+        self.legend = QLabel(emotion_legend_html())
+        self.legend.setObjectName("emotionLegend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setToolTip("Emotion lane: the strongest class over time<br>"
+                               + emotion_legend_html().replace("&nbsp;&middot;", "<br>"))
+        small = QFont(self.legend.font())
+        small.setPointSize(max(small.pointSize() - 1, 7))
+        self.legend.setFont(small)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.legend.setContentsMargins(4, 0, 4, 0)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.canvas)
+        lay.addWidget(self.legend)
         lay.addWidget(self.bar)
         self.bar.valueChanged.connect(lambda v: view.set(t0=v / 100.0) if abs(v / 100.0 - view.t0) > 0.005 else None)
         view.changed.connect(self._sync_bar)

@@ -91,3 +91,32 @@ def test_window_fits_1024x640_with_a_usable_curve_editor(loaded, qtbot):
     qtbot.waitUntil(lambda: win.centre.width() > wide + 400, timeout=5000)
     win.media_dock.toggleViewAction().trigger()
     assert win.media_dock.isVisible()
+
+
+def test_curve_editor_says_what_each_curve_does(studio, qtbot):
+    from core.emotion.curves import CHANNELS
+
+    ed = studio.curves
+    assert ed.channel == "valence"
+    assert "smile" in ed.help.text() and "frown" in ed.help.text() and ed.help.isVisible()
+    seen = set()
+    for i, name in enumerate(CHANNELS):
+        ed.combo.setCurrentIndex(i)
+        text = ed.help.text()
+        assert text and name in ed.help.toolTip()                       # every curve has its own line
+        assert ed.combo.itemData(i, 3) == text                           # and the list's tooltip says it
+        seen.add(text)
+    assert len(seen) == len(CHANNELS)
+    ed.combo.setCurrentText("arousal")
+    assert "eyes and brows" in ed.help.text() and "head energy" in ed.help.text()
+
+
+def test_emotion_lane_has_a_legend(studio):
+    from app.timeline import EMOTION_COLORS
+
+    legend = studio.timeline.legend
+    assert legend.isVisible() and legend.height() > 0
+    html = legend.text()
+    for name, color in EMOTION_COLORS.items():
+        assert name in html and color.name() in html
+    assert "valence" in html
