@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import stat
 
 import pytest
@@ -223,3 +224,80 @@ def test_exported_mp4_follows_the_umask(tmp_path, umask_022):
         w.write(np.zeros((16, 16, 3), np.uint8))
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+# -- item 3: what a killed run leaves behind --------------------------------------------------------
+_KILLED_WRITER = r"""
+import os, signal, sys, time
+import numpy as np
+from core.io.video import ExportSettings, Mp4Writer
+
+w = Mp4Writer(sys.argv[1], 16, 16, None, ExportSettings(fps=5))
+w.__enter__()
+w.write(np.zeros((16, 16, 3), np.uint8))
+holder = os.fork()   # keeps the encoder's input pipe open, as a worker process would: no EOF saves it
+if holder == 0:
+    os.close(1)
+    os.close(2)   # the test reads the parent's output to its end: do not hold it open
+    time.sleep(60)
+    os._exit(0)
+print(w._proc.pid, holder, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)   # a hard kill in the middle of an export
+"""
+
+
+def _gone(pid: int, wait_s: float = 20.0) -> bool:
+    import time
+
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split(")")[-1].split()[0] == "Z":
+                    return True   # a zombie waiting for its reaper: it has exited
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc (PR_SET_PDEATHSIG is Linux-only)")
+def test_killed_export_takes_its_encoder_along_and_the_next_run_cleans_up(tmp_path):
+    import subprocess
+    import sys
+
+    from core.io.checks import check_output
+    from tests.conftest import REPO
+
+    out = tmp_path / "talk.mp4"
+    mine = tmp_path / ".talk.mp4.notes"           # the user's own hidden file, not our naming
+    mine.write_text("keep")
+    other = tmp_path / ".other.mp4.1~abcdefgh.part.mp4"   # another output's part: not this run's business
+    other.write_text("x")
+    res = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(out)], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == -9, res.stderr
+    encoder, holder = (int(x) for x in res.stdout.split())
+    try:
+        assert _gone(encoder), "ffmpeg outlived the process that started it"
+    finally:
+        os.kill(holder, signal.SIGKILL)
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".talk.mp4.") and p != mine)
+    assert len(left) == 2 and left[0].endswith(".part.mp4") and left[1].endswith(".part.mp4.log"), left
+    check_output(out, {})   # the start of the next run on the same output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, other.name])
+    assert not out.exists()
+
+
+def test_stale_cleanup_spares_live_runs_and_recent_legacy_parts(tmp_path):
+    from core.io.files import remove_stale_temps
+
+    out = tmp_path / "talk.mp4"
+    live = tmp_path / f".talk.mp4.{os.getpid()}~abcdefgh.part.mp4"   # this process: still writing
+    legacy_new = tmp_path / ".talk.a1b2c3d4.part.mp4"                # old naming, touched just now
+    legacy_old = tmp_path / ".talk.z9y8x7w6.part.mp4.log"
+    for f in (live, legacy_new, legacy_old):
+        f.write_text("x")
+    os.utime(legacy_old, (1, 1))
+    assert remove_stale_temps(out) == [legacy_old]
+    assert live.exists() and legacy_new.exists()

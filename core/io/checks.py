@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Mapping
 
 from core.errors import UserInputError
+from core.io.files import remove_stale_temps
 
 FPS_RANGE = (1.0, 120.0)
 SIZE_RANGE = (64, 4096)
@@ -43,6 +44,8 @@ def check_output(output: str | Path, inputs: Mapping[str, str | Path | None], se
     ``the project's narration``...) to its path; ``setting`` names the output's.
     The nearest existing folder is probed by creating and removing a file, so
     a read-only mount or missing permission is found now, not after rendering.
+    When all is well, temporary files a killed earlier run on this output left
+    are removed (core.io.files.remove_stale_temps).
     """
     out = Path(output)
     for name, path in inputs.items():
@@ -66,6 +69,7 @@ def check_output(output: str | Path, inputs: Mapping[str, str | Path | None], se
                              out, f"Choose a folder you can write to for {setting}.") from None
     os.close(fd)
     os.unlink(probe)
+    remove_stale_temps(out)  # what a killed earlier run on this output left beside it
 
 
 def _number(value: object, name: str, where: str | Path | None, integer: bool) -> float:

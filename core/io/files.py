@@ -10,8 +10,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -69,6 +71,68 @@ def _give_final_mode(tmp: Path, target: Path) -> None:
     os.chmod(tmp, mode)
 
 
+# Temporary files are named ".<final name>.<pid>~<random><suffix>" beside the final file, so a
+# later run can tell which ones a dead process left behind. Versions before this wrote
+# ".<stem>.<8 random chars>.part.mp4" (+ ".log") for videos; those are recognised too.
+_LEGACY_PART = re.compile(r"^[a-z0-9_]{8}\.part\.mp4(\.log)?$")
+_OWNED = re.compile(r"^(\d+)~[a-z0-9_]+\.")
+LEGACY_STALE_AFTER_S = 3600.0   # a legacy part file untouched this long has no live encoder
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}~"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs here (POSIX; elsewhere a live file is locked instead)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True   # exists, owned by someone else
+    return True
+
+
+def remove_stale_temps(target: str | Path) -> list[Path]:
+    """Remove the temporary files a killed earlier run on ``target`` left beside it.
+
+    Only our own naming for this very file name is touched: files whose writer
+    process is gone, or legacy video part files untouched for an hour. On
+    Windows a temp file still being written is locked, so removing it fails
+    and it is kept. Returns what was removed.
+    """
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    own, legacy = f".{target.name}.", f".{target.stem}."
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for e in entries:
+        stale = False
+        if e.name.startswith(own) and (m := _OWNED.match(e.name[len(own):])):
+            stale = os.name == "nt" or not _pid_alive(int(m.group(1)))
+        elif target.suffix.lower() == ".mp4" and e.name.startswith(legacy) \
+                and _LEGACY_PART.match(e.name[len(legacy):]):
+            try:
+                stale = now - e.stat().st_mtime > LEGACY_STALE_AFTER_S
+            except OSError:
+                continue
+        if not stale or not e.is_file(follow_symlinks=False):
+            continue
+        try:
+            os.unlink(e.path)
+        except OSError:
+            continue   # in use (Windows) or already gone
+        removed.append(Path(e.path))
+    return removed
+
+
 @contextmanager
 def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename onto it on success.
@@ -78,8 +142,9 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(target)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=suffix or (target.suffix + ".part"), dir=target.parent
+        prefix=_temp_prefix(target), suffix=suffix or (target.suffix + ".part"), dir=target.parent
     )
     os.close(fd)
     tmp = Path(tmp_name)

@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from core.errors import UserInputError
-from core.io.ffmpeg import ffmpeg_exe, run_ffmpeg
+from core.io.ffmpeg import dies_with_parent, ffmpeg_exe, run_ffmpeg
 from core.io.files import atomic_path
 
 
@@ -58,7 +58,7 @@ class Mp4Writer:
                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(tmp)]
         self._stderr = open(str(tmp) + ".log", "w+b")
         self._log_path = Path(str(tmp) + ".log")
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr)
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr, **dies_with_parent())
         return self
 
     def write(self, frame: np.ndarray) -> None:
