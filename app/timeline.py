@@ -12,7 +12,7 @@ import copy
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QLabel, QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
 from core.tracks import EMOTIONS
@@ -24,6 +24,22 @@ EMOTION_COLORS = {
 }
 LANES = (("ruler", 20), ("wave", 60), ("words", 24), ("phones", 18), ("scenes", 28), ("emotion", 20))
 GRAB_PX = 5
+
+
+def place_labels(centres: list[float], widths: list[float], gap: float = 3.0) -> list[tuple[int, float]]:
+    """(index, left x) of the labels that can be drawn centred on their spans without touching.
+
+    Greedy from the left: a label that would overlap the last one kept is dropped, so at a
+    low zoom every few phones are named and none are drawn over each other.
+    """
+    kept: list[tuple[int, float]] = []
+    right = -1e18
+    for i, (c, w) in enumerate(zip(centres, widths)):
+        left = c - w / 2
+        if left >= right + gap:
+            kept.append((i, left))
+            right = left + w
+    return kept
 
 
 def emotion_legend_html(classes=EMOTIONS) -> str:
@@ -47,6 +63,7 @@ class TimelineCanvas(QWidget):
         self._scrubbing = False
         self._draft_words = None
         self._draft_scenes = None
+        self.phone_labels: list[tuple[str, float, float]] = []   # (label, left, right) last painted
         y = 0
         self.lane = {}
         for name, h in LANES:
@@ -149,26 +166,35 @@ class TimelineCanvas(QWidget):
             p.setPen(QColor(150, 150, 160))
             p.drawText(QRectF(60, yw, 900, hw), Qt.AlignmentFlag.AlignVCenter,
                        "no word timings: " + ("; ".join(a.warnings)[:140] or f"alignment source '{a.source}'"))
+        fm = QFontMetricsF(p.font())
         for i, w in enumerate(a.words):
             if w.end < t0 or w.start > t1:
                 continue
             x0, x1 = self.view.x_of(w.start), self.view.x_of(w.end)
             r = QRectF(x0, yw + 3, max(x1 - x0, 1), hw - 6)
             p.fillRect(r, QColor(70, 110, 90))
-            p.setPen(QColor(230, 240, 235))
-            p.drawText(r.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, w.text)
+            # the word inside its own box, shortened with an ellipsis, or not at all: never over
+            # the next word (the tooltip names the word under the mouse)
+            text = fm.elidedText(w.text, Qt.TextElideMode.ElideRight, r.width() - 4)
+            if text and text != "\u2026":
+                p.setPen(QColor(230, 240, 235))
+                p.drawText(r.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
             p.setPen(QColor(200, 255, 220))
             p.drawLine(QPointF(x0, yw + 2), QPointF(x0, yw + hw - 2))
             p.drawLine(QPointF(x1, yw + 2), QPointF(x1, yw + hw - 2))
-        if self.view.pps > 150:
-            for ph in a.phones:
-                if ph.end < t0 or ph.start > t1 or ph.label == "SIL":
-                    continue
-                x0, x1 = self.view.x_of(ph.start), self.view.x_of(ph.end)
-                r = QRectF(x0, yp + 2, max(x1 - x0, 1), hp - 4)
-                p.fillRect(r, QColor(60, 70, 95))
-                p.setPen(QColor(200, 210, 240))
-                p.drawText(r, Qt.AlignmentFlag.AlignCenter, ph.label)
+        phones = [ph for ph in a.phones if ph.end >= t0 and ph.start <= t1 and ph.label != "SIL"]
+        for ph in phones:
+            x0, x1 = self.view.x_of(ph.start), self.view.x_of(ph.end)
+            shade = QColor(60, 70, 95) if x1 - x0 >= 3 else QColor(55, 62, 82)
+            p.fillRect(QRectF(x0, yp + 2, max(x1 - x0 - 1, 1), hp - 4), shade)
+        # labels at every zoom; those that would overlap a neighbour's are dropped
+        centres = [self.view.x_of((ph.start + ph.end) / 2) for ph in phones]
+        widths = [fm.horizontalAdvance(ph.label) for ph in phones]
+        placed = place_labels(centres, widths)
+        p.setPen(QColor(200, 210, 240))
+        for i, left in placed:
+            p.drawText(QRectF(left, yp, widths[i] + 1, hp), Qt.AlignmentFlag.AlignVCenter, phones[i].label)
+        self.phone_labels = [(phones[i].label, left, left + widths[i]) for i, left in placed]
 
     def _paint_scenes(self, p: QPainter, t0: float, t1: float) -> None:
         y0, h = self.lane["scenes"]

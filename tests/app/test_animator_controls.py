@@ -120,3 +120,25 @@ def test_emotion_lane_has_a_legend(studio):
     for name, color in EMOTION_COLORS.items():
         assert name in html and color.name() in html
     assert "valence" in html
+
+
+def test_place_labels_drops_the_ones_that_would_overlap():
+    from app.timeline import place_labels
+
+    # three 10-px labels 4 px apart: only the first and third fit; a lone one far away fits too
+    kept = place_labels([10, 14, 22, 100], [10, 10, 10, 10], gap=2)
+    assert [i for i, _ in kept] == [0, 2, 3]
+    lefts = dict(kept)
+    assert lefts[0] == 5 and lefts[2] == 17
+    assert place_labels([], []) == []
+
+
+def test_phones_are_labelled_at_the_default_zoom_without_overlap(loaded, qtbot):
+    canvas = loaded.timeline.canvas
+    loaded.view.set(t0=0.0, pps=60.0)                  # a 15-s narration fitted to the window; the lane
+    #                                                    used to stay empty below 150 px/s
+    canvas.repaint()
+    labels = canvas.phone_labels
+    assert len(labels) >= 5
+    for (_a, _l0, r0), (_b, l1, _r1) in zip(labels, labels[1:]):
+        assert l1 >= r0                                   # no label drawn over another
