@@ -292,6 +292,26 @@ class TimelineCanvas(QWidget):
             self.transport.seek(self.view.t_of(x), scrub=True)
             return
         self.setCursor(Qt.CursorShape.SizeHorCursor if self.edge_at(x, y) else Qt.CursorShape.ArrowCursor)
+        self.setToolTip(self.describe_at(x, y))
+
+    def describe_at(self, x: float, y: float) -> str:
+        """What is under the mouse, for the tooltip: labels are elided or dropped at low zoom."""
+        lane, t = self.lane_at(y), self.view.t_of(x)
+        a = self.words()
+        if lane in ("words", "phones") and a is not None:
+            items = a.words if lane == "words" else [ph for ph in a.phones if ph.label != "SIL"]
+            for it in items:
+                if it.start <= t < it.end:
+                    return f"{getattr(it, 'text', None) or it.label}  {it.start:.2f}-{it.end:.2f} s"
+            return ""
+        tr = self.session.tracks
+        if lane == "emotion" and tr is not None and 0 <= t <= tr.duration:
+            e = tr.emotion
+            i = int(np.clip(t * e.fps, 0, e.n_frames - 1))
+            k = int(np.argmax(e.probs[i]))
+            return (f"{e.classes[k]} ({e.probs[i, k]:.0%}), intensity {float(e.intensity[i]):.2f}, "
+                    f"valence {float(e.valence[i]):+.2f}, arousal {float(e.arousal[i]):+.2f}")
+        return ""
 
     def _move_edge(self, t: float) -> None:
         kind, i, edge = self._drag

@@ -142,3 +142,18 @@ def test_phones_are_labelled_at_the_default_zoom_without_overlap(loaded, qtbot):
     assert len(labels) >= 5
     for (_a, _l0, r0), (_b, l1, _r1) in zip(labels, labels[1:]):
         assert l1 >= r0                                   # no label drawn over another
+
+
+def test_hover_names_the_word_phone_and_emotion_under_the_mouse(loaded):
+    canvas = loaded.timeline.canvas
+    loaded.view.set(t0=0.0, pps=60.0)
+    a = canvas.words()
+    w = a.words[0]
+    x = loaded.view.x_of((w.start + w.end) / 2)
+    y_words = canvas.lane["words"][0] + 5
+    assert canvas.describe_at(x, y_words).startswith(w.text)
+    ph = next(p for p in a.phones if p.label != "SIL")
+    assert canvas.describe_at(loaded.view.x_of((ph.start + ph.end) / 2), canvas.lane["phones"][0] + 5
+                              ).startswith(ph.label)
+    tip = canvas.describe_at(x, canvas.lane["emotion"][0] + 5)
+    assert "intensity" in tip and "valence" in tip
