@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.io.files import sha256_file
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DIR = REPO / "build" / "gpu_check"
 DEFAULT_CACHE = REPO / "build" / "gpu_check_cache"   # the tracked clip as .npy; never carried
@@ -281,14 +283,6 @@ def bare_site(dest: Path) -> list[str]:
 
 # -- the whole preparation ------------------------------------------------------------
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -320,8 +314,8 @@ def prepare(out: Path, video: Path, resolution: int = 256, wheels: str = "downlo
     prepared, tree = folder_bytes(out), tree_bytes()
     travel = prepared + tree
     report = {"dataset": {"file": "dataset.npz", "bytes": (out / "dataset.npz").stat().st_size,
-                          "sha256": sha256(out / "dataset.npz"), **meta},
-              "wheels": [{"file": p.name, "bytes": p.stat().st_size, "sha256": sha256(p)} for p in whl],
+                          "sha256": sha256_file(out / "dataset.npz"), **meta},
+              "wheels": [{"file": p.name, "bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in whl],
               "wheels_source": wheels, "prepared_mib": round(prepared / 2 ** 20, 2),
               "working_tree_mib": round(tree / 2 ** 20, 2), "travel_mib": round(travel / 2 ** 20, 2),
               "limit_mib": LIMIT_BYTES // 2 ** 20, "seconds": round(time.perf_counter() - t0, 1)}

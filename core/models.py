@@ -192,6 +192,17 @@ class BundledModel:
     size: int = 0
 
 
+# Models this project trains or derives and ships inside core/ (name, purpose, licence, folder).
+PROJECT_MODELS: tuple[tuple[str, str, str, str], ...] = (
+    ("speech emotion recogniser (this project)", "emotion from the voice",
+     "CC BY-NC-SA 4.0 (trained on RAVDESS/TESS)", "emotion/weights"),
+    ("acoustic mouth model (this project)", "lip-sync without words",
+     "CC BY-NC-SA 4.0 / BY-NC-ND 4.0 (RAVDESS/TESS)", "motion/weights"),
+    ("expression shapes and skin ratio maps (this project)", "emotion that shows on the face",
+     "research use (derived from MEAD)", "render/data"),
+)
+
+
 def bundled_models() -> list[BundledModel]:
     """Where the bundled weights live on this installation (for the Models panel)."""
     import importlib.util
@@ -218,18 +229,12 @@ def bundled_models() -> list[BundledModel]:
                 size = sum(p.stat().st_size for p in base.rglob("*") if p.is_file()) if base.is_dir() \
                     else base.stat().st_size
         out.append(BundledModel(name, purpose, pkg, lic, path, size))
-    ser_dir = Path(__file__).resolve().parent / "emotion" / "weights"
-    if ser_dir.is_dir():
-        size = sum(p.stat().st_size for p in ser_dir.rglob("*") if p.is_file())
-        out.append(BundledModel("speech emotion recogniser (this project)", "emotion from the voice",
-                                "synchrorama-studio", "CC BY-NC-SA 4.0 (trained on RAVDESS/TESS)",
-                                str(ser_dir), size))
-    mouth_dir = Path(__file__).resolve().parent / "motion" / "weights"
-    if mouth_dir.is_dir():
-        size = sum(p.stat().st_size for p in mouth_dir.rglob("*") if p.is_file())
-        out.append(BundledModel("acoustic mouth model (this project)", "lip-sync without words",
-                                "synchrorama-studio", "CC BY-NC-SA 4.0 / BY-NC-ND 4.0 (RAVDESS/TESS)",
-                                str(mouth_dir), size))
+    here = Path(__file__).resolve().parent
+    for name, purpose, lic, folder in PROJECT_MODELS:
+        base = here / folder
+        if base.is_dir():
+            size = sum(p.stat().st_size for p in base.rglob("*") if p.is_file())
+            out.append(BundledModel(name, purpose, "synchrorama-studio", lic, str(base), size))
     return out
 
 

@@ -12,7 +12,6 @@ acoustic-only head is used and the track says so.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -56,11 +55,9 @@ class WeightsError(RuntimeError):
 
 
 def sha256_bytes(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from core.io.files import sha256_file
+
+    return sha256_file(path)
 
 
 # ---------------------------------------------------------------- encoder
