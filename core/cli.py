@@ -116,6 +116,8 @@ def configure_render(p: argparse.ArgumentParser) -> None:
     p.add_argument("--face", type=int, help="which face when there are several (0 = largest)")
     p.add_argument("--save-tracks", type=Path, help="write every intermediate track as JSON")
     p.add_argument("--load-tracks", type=Path, help="render from saved tracks without re-analysing")
+    p.add_argument("--allow-other-audio", action="store_true",
+                   help="with --load-tracks: render over a narration the tracks were not analysed from")
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached analysis")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     p.add_argument("-o", "--output", type=Path, default=Path("out/sample.mp4"))
@@ -177,8 +179,11 @@ def run_render(args: argparse.Namespace) -> int:
         renderer_options=options, size=args.size, fps=args.fps, seed=args.seed, face=args.face,
         head_motion=args.head_motion, blink_rate=args.blink_rate,
         max_output=args.max_output, crf=args.crf, save_tracks=args.save_tracks,
-        load_tracks=args.load_tracks, use_cache=not args.no_cache,
+        load_tracks=args.load_tracks, use_cache=not args.no_cache, allow_other_audio=args.allow_other_audio,
     )
+    if args.allow_other_audio and args.load_tracks is None:
+        raise UserInputError("--allow-other-audio only applies with --load-tracks.", None,
+                             "Drop it, or add --load-tracks FILE.")
     cancel = CancelToken()
     bar = ProgressBar()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
@@ -223,7 +228,8 @@ def _run_project(args: argparse.Namespace) -> int:
                                                   "emotion_curve", "scene", "scenes", "renderer", "avatar",
                                                   "size", "max_output", "fps", "crf", "seed", "face",
                                                   "head_motion", "blink_rate",
-                                                  "save_tracks", "load_tracks", "sample_steps", "sampler",
+                                                  "save_tracks", "load_tracks", "allow_other_audio",
+                                                  "sample_steps", "sampler",
                                                   "emotion_guidance", "text_guidance")
              if getattr(args, k) != getattr(defaults, k)]
     if clash:

@@ -67,6 +67,7 @@ class RenderRequest:
     save_tracks: Path | None = None
     load_tracks: Path | None = None
     use_cache: bool = True
+    allow_other_audio: bool = False     # --load-tracks over a narration they were not analysed from
     cache_root: Path | None = None      # analysis cache folder (None = the user cache dir)
 
     def resolve_sample(self) -> None:
@@ -285,6 +286,8 @@ def render(req: RenderRequest, *, progress: Progress = no_progress,
             if not Path(p).exists():
                 raise UserInputError(f"the {what} these tracks were made from is missing.", p,
                                      f"Pass --{'image' if what == 'portrait' else 'audio'} PATH.")
+        if not req.allow_other_audio:
+            tracks.check_audio(audio, req.load_tracks, "--audio" if req.audio else "the narration")
         rig = clock.run("face", load_rig, image, tracks.settings.get("face"))
         if req.scenes:
             tracks.scenes = SceneTrack(validate_segments(req.scenes, tracks.duration))

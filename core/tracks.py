@@ -271,6 +271,24 @@ class Tracks:
             motion=MotionTrack.from_dict(d["motion"]),
         )
 
+    def check_audio(self, audio: str | Path, tracks_path: str | Path, setting: str = "--audio",
+                    override: str = "--allow-other-audio") -> None:
+        """Refuse to render these tracks over a narration other than the one they were analysed from.
+
+        The lips would move to the old speech, cut to its length. The file's
+        sha256 is compared (a renamed or moved copy is fine); tracks written
+        without one cannot be checked and are accepted.
+        """
+        from core.io.files import sha256_file
+
+        if not self.audio.sha256 or sha256_file(audio) == self.audio.sha256:
+            return
+        raise UserInputError(
+            f"these tracks were analysed from another narration ({Path(self.audio.path).name}), "
+            f"not {setting} {audio}.", tracks_path,
+            f"Pass the narration they were made from, re-analyse without --load-tracks, or add {override} "
+            "to render them over this one anyway.")
+
     def save(self, path: str | Path) -> None:
         from core.io.files import atomic_write_text
 

@@ -301,3 +301,62 @@ def test_stale_cleanup_spares_live_runs_and_recent_legacy_parts(tmp_path):
     os.utime(legacy_old, (1, 1))
     assert remove_stale_temps(out) == [legacy_old]
     assert live.exists() and legacy_new.exists()
+
+
+# -- item 5: tracks from another recording ----------------------------------------------------------
+def _tracks_for(tmp_path, audio, image):
+    from core.io.files import sha256_file
+    from core.tracks import Alignment, EmotionTrack, MediaRef, MotionTrack, SceneTrack, Tracks
+
+    t = Tracks(fps=25.0, duration=1.0, audio=MediaRef(str(audio), sha256_file(audio)),
+               portrait=MediaRef(str(image), sha256_file(image)), alignment=Alignment(),
+               emotion=EmotionTrack.neutral(25, 25.0), scenes=SceneTrack(), motion=MotionTrack.rest(25, 25.0))
+    f = tmp_path / "tracks.json"
+    t.save(f)
+    return f
+
+
+@pytest.fixture
+def rendered(monkeypatch):
+    """Stand-ins for the face rig and the encoder: these tests are about which audio is accepted."""
+    import core.pipeline as pipeline
+    from core.pipeline import RenderResult
+
+    seen = []
+    monkeypatch.setattr(pipeline, "load_rig", lambda *a, **k: object())
+
+    def fake_render_tracks(rig, tracks, audio, output, **kw):
+        seen.append(str(audio))
+        return RenderResult(str(output), tracks.motion.n_frames, tracks.duration, 2, 2, {}, [])
+
+    monkeypatch.setattr(pipeline, "render_tracks", fake_render_tracks)
+    return seen
+
+
+def test_load_tracks_over_another_narration_is_refused(tmp_path, capsys, rendered, sample_image, short_audio,
+                                                      sample_audio):
+    img, wav = _media(tmp_path, sample_image, short_audio)
+    tracks = _tracks_for(tmp_path, wav, img)
+    other = tmp_path / "other.wav"
+    shutil.copy(sample_audio, other)
+    out = tmp_path / "o.mp4"
+    code, line = _run(capsys, "render", "--load-tracks", str(tracks), "--audio", str(other), "-o", str(out))
+    assert code == 2 and "analysed from another narration (speech.wav)" in line and "--allow-other-audio" in line
+    assert rendered == [] and not out.exists()
+    # the narration they were made from, even as a renamed copy, is accepted
+    copy = tmp_path / "renamed.wav"
+    shutil.copy(wav, copy)
+    assert _run(capsys, "render", "--load-tracks", str(tracks), "--audio", str(copy), "-o", str(out))[0] == 0
+    # the stored narration, edited in place since, is caught too
+    wav.write_bytes(other.read_bytes())
+    code, line = _run(capsys, "render", "--load-tracks", str(tracks), "-o", str(out))
+    assert code == 2 and "another narration" in line
+    # and the explicit override renders anyway
+    assert _run(capsys, "render", "--load-tracks", str(tracks), "--audio", str(other), "--allow-other-audio",
+                "-o", str(out))[0] == 0
+    assert rendered == [str(copy), str(other)]
+
+
+def test_allow_other_audio_needs_load_tracks(tmp_path, capsys, no_work):
+    code, line = _run(capsys, "render", "--allow-other-audio", "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and "--allow-other-audio only applies with --load-tracks" in line
