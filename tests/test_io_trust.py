@@ -360,3 +360,30 @@ def test_load_tracks_over_another_narration_is_refused(tmp_path, capsys, rendere
 def test_allow_other_audio_needs_load_tracks(tmp_path, capsys, no_work):
     code, line = _run(capsys, "render", "--allow-other-audio", "-o", str(tmp_path / "o.mp4"))
     assert code == 2 and "--allow-other-audio only applies with --load-tracks" in line
+
+
+# -- item 6: what is wrong with the narration, in words ------------------------------------------
+def _silent_video(path):
+    from core.io.ffmpeg import run_ffmpeg
+
+    run_ffmpeg(["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc=s=32x32:d=1", "-pix_fmt", "yuv420p", str(path)],
+               check=True)
+    return path
+
+
+@pytest.mark.parametrize("case, words", [("empty", "is empty (0 bytes)"), ("image", "is an image, not audio"),
+                                         ("silent-video", "the video has no audio track")])
+def test_narration_problems_are_named(tmp_path, sample_image, case, words):
+    from core.errors import UserInputError
+    from core.io.audio import load_audio
+
+    path = {"empty": tmp_path / "n.wav", "image": tmp_path / "n.png", "silent-video": tmp_path / "n.mp4"}[case]
+    if case == "empty":
+        path.write_bytes(b"")
+    elif case == "image":
+        shutil.copy(sample_image, path)
+    else:
+        _silent_video(path)
+    with pytest.raises(UserInputError) as err:
+        load_audio(path)
+    assert words in str(err.value) and str(path) in str(err.value) and "Invalid argument" not in str(err.value)

@@ -6,6 +6,7 @@ all work the same way on every platform. Errors name the file and the fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +40,14 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray
         raise UserInputError("audio file not found.", path, "Check the path.")
     if path.is_dir():
         raise UserInputError("is a folder, not an audio file.", path, "Pick an audio file.")
+    if path.stat().st_size == 0:
+        raise UserInputError("the audio file is empty (0 bytes).", path,
+                             "Pick the recording itself; this may be an unfinished copy or download.")
     proc = run_ffmpeg(["-v", "error", "-i", str(path), "-vn", "-map", "0:a:0?", "-ac", "1",
                        "-ar", str(sample_rate), "-f", "f32le", "-"])
     data = np.frombuffer(proc.stdout, dtype=np.float32)
     if proc.returncode != 0 or data.size == 0:
+        _explain_no_audio(path)
         reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         hint = reason[-1] if reason else "no audio stream"
         raise UserInputError(
@@ -50,6 +55,24 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray
             "Use a WAV, MP3, M4A, FLAC or OGG file, or a video with an audio track.",
         )
     return data.copy()
+
+
+_IMAGE_FORMATS = re.compile(r"Input #0, (image2|\w+_pipe|gif|webp)\b")
+
+
+def _explain_no_audio(path: Path) -> None:
+    """Say in words why a file gave no audio (an image, a silent video) instead of ffmpeg's
+    "Error opening output files: Invalid argument"; return if the reason is something else."""
+    text = run_ffmpeg(["-i", str(path)]).stderr.decode("utf-8", "replace")
+    streams = re.findall(r"Stream #\S+.*?: (Video|Audio): (\w+)", text)
+    if any(kind == "Audio" for kind, _ in streams):
+        return
+    if _IMAGE_FORMATS.search(text):
+        raise UserInputError("is an image, not audio.", path,
+                             "Use the picture as the portrait (--image) and a recording as the narration.")
+    if any(kind == "Video" for kind, _ in streams):
+        raise UserInputError("the video has no audio track.", path,
+                             "Pick a video with sound, or its separate audio recording.")
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> Audio:
