@@ -136,11 +136,20 @@ def _load_scene_file(path: Path):
     except (ValueError, UnicodeDecodeError):
         raise UserInputError("scenes file is not valid JSON.", path,
                              'Use {"segments": [{"start": 0, "end": 2, "text": "..."}]}.') from None
+    shape = 'Use {"segments": [{"start": 0, "end": 2, "text": "..."}]}.'
+    segments = data.get("segments", []) if isinstance(data, dict) else data
+    if not isinstance(segments, list) or not all(isinstance(s, dict) for s in segments):
+        raise UserInputError("scenes file has unexpected fields.", path, shape)
+    for i, seg in enumerate(segments):  # types first: a string time would surface as an internal error
+        for key, kinds, what in (("start", (int, float), "a number of seconds"),
+                                 ("end", (int, float), "a number of seconds"), ("text", (str,), "text")):
+            v = seg.get(key)
+            if isinstance(v, bool) or not isinstance(v, kinds):
+                raise UserInputError(f"scene {i + 1}'s {key} is {v!r}, not {what}.", path, shape)
     try:
-        return SceneTrack.from_dict(data if isinstance(data, dict) else {"segments": data}).segments
+        return SceneTrack.from_dict({"segments": segments}).segments
     except TypeError:
-        raise UserInputError("scenes file has unexpected fields.", path,
-                             'Use {"segments": [{"start": 0, "end": 2, "text": "..."}]}.') from None
+        raise UserInputError("scenes file has unexpected fields.", path, shape) from None
 
 
 def run_render(args: argparse.Namespace) -> int:

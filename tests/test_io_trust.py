@@ -387,3 +387,13 @@ def test_narration_problems_are_named(tmp_path, sample_image, case, words):
     with pytest.raises(UserInputError) as err:
         load_audio(path)
     assert words in str(err.value) and str(path) in str(err.value) and "Invalid argument" not in str(err.value)
+
+
+@pytest.mark.parametrize("segment, words", [({"start": 0, "end": "two", "text": "nods"}, "scene 1's end is 'two'"),
+                                            ({"start": True, "end": 2, "text": "nods"}, "scene 1's start is True"),
+                                            ({"start": 0, "end": 2, "text": 5}, "scene 1's text is 5, not text")])
+def test_scenes_file_with_wrong_types(tmp_path, capsys, no_work, segment, words):
+    f = tmp_path / "scenes.json"
+    f.write_text(json.dumps({"segments": [segment]}))
+    code, line = _run(capsys, "render", "--scenes", str(f), "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and words in line and "scenes.json" in line
