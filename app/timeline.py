@@ -46,7 +46,7 @@ def emotion_legend_html(classes=EMOTIONS) -> str:
     """The emotion lane's key: a coloured square per class, and what brightness and the white line mean."""
     parts = [f'<span style="color:{EMOTION_COLORS[c].name()}">&#9632;</span>&nbsp;{c}'
              for c in classes if c in EMOTION_COLORS]
-    return " &nbsp;".join(parts) + " &nbsp;&middot; brighter = stronger &middot; line = valence"
+    return " &nbsp;".join(parts) + " &nbsp;&middot; bright = strong &middot; line = valence"
 
 
 class TimelineCanvas(QWidget):
