@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Mapping
@@ -22,6 +23,7 @@ FPS_RANGE = (1.0, 120.0)
 SIZE_RANGE = (64, 4096)
 CRF_RANGE = (0, 51)
 MAX_OUTPUT_RANGE = (64, 16384)   # 0 means "the portrait's own size"
+MIN_FREE_BYTES = 1 << 20         # less than this cannot hold even a second of video
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -70,6 +72,13 @@ def check_output(output: str | Path, inputs: Mapping[str, str | Path | None], se
     os.close(fd)
     os.unlink(probe)
     remove_stale_temps(out)  # what a killed earlier run on this output left beside it
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None   # not reported (some network folders): the encoder's own check remains
+    if free is not None and free < MIN_FREE_BYTES:
+        raise UserInputError(f"the disk is full ({free // 1024} KiB free in {folder}).", out,
+                             f"Free some space or choose another folder for {setting}.")  # what a killed earlier run on this output left beside it
 
 
 def _number(value: object, name: str, where: str | Path | None, integer: bool) -> float:

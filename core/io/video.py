@@ -9,16 +9,21 @@ never leaves a half-written file under the final name.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from core.errors import UserInputError
+from core.errors import DiskFullError, UserInputError
 from core.io.ffmpeg import dies_with_parent, ffmpeg_exe, run_ffmpeg
 from core.io.files import atomic_path
+
+
+DISK_FULL_BYTES = 1 << 20   # less free than this where ffmpeg stopped: the disk filled up
 
 
 @dataclass
@@ -56,8 +61,9 @@ class Mp4Writer:
                     "-c:a", "aac", "-b:a", s.audio_bitrate, "-shortest"]
         cmd += ["-c:v", "libx264", "-preset", s.preset, "-crf", str(s.crf),
                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(tmp)]
-        self._stderr = open(str(tmp) + ".log", "w+b")
-        self._log_path = Path(str(tmp) + ".log")
+        # ffmpeg's messages go to an anonymous file in the temp folder: nothing to leave behind
+        # after a kill, and still readable when the output's disk is the one that is full
+        self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr, **dies_with_parent())
         return self
 
@@ -68,8 +74,20 @@ class Mp4Writer:
         try:
             self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
         except BrokenPipeError:
-            raise RuntimeError(f"ffmpeg stopped: {self._read_log()}") from None
+            self._proc.wait()
+            raise self._failure("ffmpeg stopped") from None
         self.frames_written += 1
+
+    def _failure(self, what: str) -> Exception:
+        """Why ffmpeg gave up: a full disk is the user's to fix (exit 2), anything else is a bug."""
+        log = self._read_log()
+        try:
+            full = shutil.disk_usage(self.out.parent).free < DISK_FULL_BYTES
+        except OSError:
+            full = False
+        if "No space left" in log or full:
+            return DiskFullError("the disk is full.", self.out, "Free some space and try again.")
+        return RuntimeError(f"{what} ({self._proc.returncode if self._proc else '?'}): {log}")
 
     def _read_log(self) -> str:
         self._stderr.seek(0)
@@ -87,10 +105,7 @@ class Mp4Writer:
                 self._proc.kill()
             rc = self._proc.wait()
             if exc_type is None and rc != 0:
-                log = self._read_log()
-                if "No space left" in log:
-                    raise OSError(28, "No space left on device")
-                raise RuntimeError(f"ffmpeg failed ({rc}): {log}")
+                raise self._failure("ffmpeg failed")
         except BaseException as err:
             self._close_log()
             self._atomic.__exit__(type(err), err, err.__traceback__)
@@ -100,7 +115,6 @@ class Mp4Writer:
 
     def _close_log(self) -> None:
         self._stderr.close()
-        self._log_path.unlink(missing_ok=True)
 
 
 @dataclass
