@@ -15,9 +15,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--sample", action="store_true", help="start a new project from the embedded sample")
     p.add_argument("--screenshot", metavar="PNG", help="wait until everything is analysed and drawn, "
                    "save a screenshot of the window and exit")
-    p.add_argument("--size", default="1440x900", help="window size WxH (default 1440x900)")
+    p.add_argument("--size", default=None, help="window size WxH (default 1440x900, or the screen's free "
+                   "area when that is smaller)")
     p.add_argument("--timeout", type=float, default=180, help="seconds to wait for --screenshot")
     return p.parse_args(argv)
+
+
+DEFAULT_SIZE = (1440, 900)
+
+
+def window_size(size: str | None, screen) -> tuple[int, int]:
+    """--size as given, else 1440x900 cut to the screen's free area: on a 1024x640 screen the window
+    (and a --screenshot of it) is no larger than the screen."""
+    if size:
+        w, h = (int(x) for x in size.lower().split("x"))
+        return w, h
+    w, h = DEFAULT_SIZE
+    if screen is not None:
+        free = screen.availableGeometry()
+        if free.width() > 0 and free.height() > 0:
+            w, h = min(w, free.width()), min(h, free.height())
+    return w, h
 
 
 def main(argv=None) -> int:
@@ -34,8 +52,7 @@ def main(argv=None) -> int:
     shot = args.screenshot
     win = MainWindow(ask=not shot)
     install_excepthook(lambda: win)
-    w, h = (int(x) for x in args.size.lower().split("x"))
-    win.resize(w, h)
+    win.resize(*window_size(args.size, app.primaryScreen()))
     win.show()
     if args.open:
         win.open_project(args.open)

@@ -157,3 +157,44 @@ def test_hover_names_the_word_phone_and_emotion_under_the_mouse(loaded):
                               ).startswith(ph.label)
     tip = canvas.describe_at(x, canvas.lane["emotion"][0] + 5)
     assert "intensity" in tip and "valence" in tip
+
+
+def test_screenshot_takes_the_size_of_a_small_screen(tmp_path):
+    """Under a real X server with a 1024x640 screen, --screenshot without --size is no larger than it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run is not installed")
+    png = tmp_path / "small.png"
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    res = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1024x640x24", sys.executable, "-m", "app.main",
+                          "--sample", "--screenshot", str(png)], cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True, timeout=240, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    from PIL import Image
+
+    assert Image.open(png).size == (1024, 640)
+
+
+def test_window_size_defaults_to_the_screen_when_smaller():
+    from app.main import window_size
+
+    class Screen:
+        def __init__(self, w, h):
+            from PySide6.QtCore import QRect
+
+            self.r = QRect(0, 0, w, h)
+
+        def availableGeometry(self):
+            return self.r
+
+    assert window_size(None, Screen(1024, 640)) == (1024, 640)
+    assert window_size(None, Screen(2560, 1440)) == (1440, 900)
+    assert window_size("900x600", Screen(1024, 640)) == (900, 600)
+    assert window_size(None, None) == (1440, 900)
