@@ -37,6 +37,7 @@ def model_files() -> tuple[Path, Path]:
 
 
 _lock = threading.Lock()
+_run_lock = threading.RLock()
 _models: tuple | None = None
 
 
@@ -87,9 +88,13 @@ class FaceEmbedder:
         return dlib.rectangle(int(x0 + 0.1 * bw), int(y0 + 0.25 * bh), int(x1 - 0.1 * bw), int(y1))
 
     def embed(self, rgb: np.ndarray, box=None) -> np.ndarray:
+        """The face's 128-d embedding; one call at a time in the process (dlib's models are shared
+        and not safe to run from two threads: the studio's preview and export prepare renderers,
+        each measuring identity, at the same time)."""
         img = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
-        rect = self._rect(img, box)
-        return np.asarray(self.net.compute_face_descriptor(img, self.shape(img, rect)), np.float64)
+        with _run_lock:
+            rect = self._rect(img, box)
+            return np.asarray(self.net.compute_face_descriptor(img, self.shape(img, rect)), np.float64)
 
 
 def _mediapipe_box(rgb: np.ndarray):
