@@ -258,6 +258,47 @@ def load_project(path: str | Path) -> Project:
     return project_from_text(text, path)
 
 
+# key path -> (accepted types, in words); None is accepted where listed
+_TYPES: dict[tuple[str, ...], tuple[tuple[type, ...], str]] = {
+    ("name",): ((str,), "text"),
+    ("script",): ((str,), "text"),
+    ("face",): ((int, type(None)), "a face number (0 = the largest) or null"),
+    ("seed",): ((int,), "a whole number"),
+    ("media",): ((dict,), 'a block: {"portrait": "...", "narration": "..."}'),
+    ("media", "portrait"): ((str,), "a file path"),
+    ("media", "narration"): ((str,), "a file path"),
+    ("emotion",): ((dict,), 'a block: {"mode": "auto", "strength": 1.0}'),
+    ("emotion", "mode"): ((str,), "auto or an emotion name"),
+    ("emotion", "strength"): ((int, float), "a number"),
+    ("scenes",): ((dict,), 'a block: {"segments": [...]}'),
+    ("scenes", "segments"): ((list,), "a list of scene segments"),
+    ("export",): ((dict,), "a block of export settings"),
+    ("alignment",): ((dict, type(None)), "word timings or null"),
+}
+
+
+def _check_types(data: dict, path: str | Path | None) -> None:
+    """Wrong types name their key and the expected kind, instead of Python's exception text."""
+    for keys, (kinds, words) in _TYPES.items():
+        block: Any = data
+        for k in keys[:-1]:
+            block = block.get(k) if isinstance(block, dict) else None
+        if not isinstance(block, dict) or keys[-1] not in block:
+            continue
+        v = block[keys[-1]]
+        if isinstance(v, bool) or not isinstance(v, kinds):
+            name = ".".join(keys)
+            raise UserInputError(f"the project's {name} is {v!r}, not {words}.", path,
+                                 f"Fix {name} in the file, or open its autosave copy.")
+    for i, seg in enumerate(data.get("scenes", {}).get("segments", []) if isinstance(data.get("scenes"), dict) else []):
+        ok = isinstance(seg, dict) and all(
+            not isinstance(seg.get(k), bool) and isinstance(seg.get(k), t)
+            for k, t in (("start", (int, float)), ("end", (int, float)), ("text", str)))
+        if not ok:
+            raise UserInputError(f"the project file is damaged: its scene {i + 1} is {seg!r}.", path,
+                                 'Write each as {"start": 0, "end": 2, "text": "..."}.')
+
+
 def project_from_text(text: str, path: str | Path | None = None) -> Project:
     try:
         data = json.loads(text)
@@ -268,6 +309,7 @@ def project_from_text(text: str, path: str | Path | None = None) -> Project:
         raise UserInputError("is not a SynchroRaMa project.", path,
                              f"Pick a {SUFFIX} file saved by SynchroRaMa Studio.")
     data = migrate(data, path)
+    _check_types(data, path)
     try:
         return Project.from_dict(data, path)
     except UserInputError:
@@ -440,7 +482,14 @@ def analyse_project(project: Project, *, cache_root: Path | None = None, use_cac
     req = RenderRequest(image=Path(project.portrait), audio=Path(project.narration),
                         script=project.script.strip() or None, fps=ANALYSIS_FPS, seed=project.seed,
                         face=project.face, use_cache=use_cache, cache_root=cache_root)
-    rig, audio, tracks = analyse(req, progress=progress, cancel=cancel)
+    try:
+        rig, audio, tracks = analyse(req, progress=progress, cancel=cancel)
+    except UserInputError as exc:
+        if exc.fix and exc.fix.startswith("Use --face "):  # --project refuses --face: say where it is set
+            raise UserInputError(f"the project's face: {exc.detail}", project.path or exc.path,
+                                 exc.fix.replace("Use --face ", 'Set "face" in the project to ', 1)
+                                 + " Or pick the face in SynchroRaMa Studio.") from None
+        raise
     cancel.check()
     feats = analyse_audio(audio.samples, audio.sample_rate, cancel=cancel)
     return ProjectAnalysis(rig, audio, feats, tracks)

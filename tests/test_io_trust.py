@@ -35,8 +35,9 @@ def _run(capsys, *argv: str) -> tuple[int, str]:
     lines = [l for l in err.strip().splitlines() if l.strip()]
     assert "Traceback" not in err, err
     if code == 2:
-        assert len(lines) == 1 and lines[0].startswith("error: "), err
-        return code, lines[0]
+        errors = [l for l in lines if l.startswith("error: ")]
+        assert len(errors) == 1, err   # progress lines ("face: 0%") may come before it
+        return code, errors[0]
     return code, err
 
 
@@ -436,3 +437,31 @@ def test_disk_filling_during_the_export_leaves_nothing(small_disk):
             for _ in range(200):   # noise at crf 0: megabytes, far past the disk's 256 KiB
                 w.write(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8))
     assert list(small_disk.iterdir()) == []
+
+
+# -- projects with wrong types, and a face index the portrait does not have -----------------------
+@pytest.mark.parametrize("change, words", [((("face",), "two"), "the project's face is 'two'"),
+                              ((("seed",), 1.5), "the project's seed is 1.5, not a whole number"),
+                              ((("media", "narration"), 5), "the project's media.narration is 5"),
+                              ((("emotion", "strength"), "lots"), "the project's emotion.strength is 'lots'")])
+def test_project_with_wrong_types_names_the_key(tmp_path, capsys, no_work, sample_image, short_audio, change, words):
+    f = _project_file(tmp_path, sample_image, short_audio)
+    doc = json.loads(open(f).read())
+    (keys, value) = change
+    block = doc
+    for k in keys[:-1]:
+        block = block[k]
+    block[keys[-1]] = value
+    open(f, "w").write(json.dumps(doc))
+    code, line = _run(capsys, "render", "--project", f)
+    assert code == 2 and words in line and "p.srproj" in line and "Error:" not in line, line
+
+
+def test_project_face_out_of_range_points_at_the_project_not_a_flag(tmp_path, capsys, sample_image, short_audio):
+    f = _project_file(tmp_path, sample_image, short_audio)
+    doc = json.loads(open(f).read())
+    doc["face"] = 3
+    open(f, "w").write(json.dumps(doc))
+    code, line = _run(capsys, "render", "--project", f, "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and "face 3 requested but 1 found" in line and 'Set "face" in the project to 0..0' in line
+    assert "--face" not in line and not (tmp_path / "o.mp4").exists()
