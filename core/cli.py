@@ -171,9 +171,11 @@ def run_render(args: argparse.Namespace) -> int:
         raise UserInputError("the output must be an .mp4 file.", args.output, "Name it OUT.mp4.")
     _check_motion_options(args)
     script_file = Path(args.script[1:]) if args.script and args.script.startswith("@") else None
-    check_output(args.output, {"--image": args.image, "--audio": args.audio, "--script": script_file,
-                               "--scenes": args.scenes, "--emotion-curve": args.emotion_curve,
-                               "--load-tracks": args.load_tracks, "--save-tracks": args.save_tracks})
+    inputs = {"--image": args.image, "--audio": args.audio, "--script": script_file, "--scenes": args.scenes,
+              "--emotion-curve": args.emotion_curve, "--load-tracks": args.load_tracks}
+    check_output(args.output, {**inputs, "--save-tracks": args.save_tracks})
+    if args.save_tracks is not None:
+        check_output(args.save_tracks, inputs, "--save-tracks", "tracks file", "tracks.json")
     options: dict = {}
     if args.renderer == "diffusion":
         options = {"avatar": args.avatar, "device": args.device, "seed": args.seed}

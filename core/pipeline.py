@@ -276,8 +276,10 @@ def render(req: RenderRequest, *, progress: Progress = no_progress,
     cancel = cancel or CancelToken()
     req.resolve_sample()
     # an output that cannot be written, or that is one of the inputs, fails before minutes of work
-    check_output(req.output, {"--image": req.image, "--audio": req.audio, "--load-tracks": req.load_tracks,
-                              "--save-tracks": req.save_tracks})
+    inputs = {"--image": req.image, "--audio": req.audio, "--load-tracks": req.load_tracks}
+    check_output(req.output, {**inputs, "--save-tracks": req.save_tracks})
+    if req.save_tracks is not None:
+        check_output(req.save_tracks, inputs, "--save-tracks", "tracks file", "tracks.json")
     if req.load_tracks is not None:
         tracks = Tracks.load(req.load_tracks)
         image = req.image or Path(tracks.portrait.path)

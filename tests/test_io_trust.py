@@ -465,3 +465,17 @@ def test_project_face_out_of_range_points_at_the_project_not_a_flag(tmp_path, ca
     code, line = _run(capsys, "render", "--project", f, "-o", str(tmp_path / "o.mp4"))
     assert code == 2 and "face 3 requested but 1 found" in line and 'Set "face" in the project to 0..0' in line
     assert "--face" not in line and not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("where, words", [("folder", "--save-tracks is a folder, not a tracks file"),
+                                          ("audio", "--save-tracks is the same file as --audio"),
+                                          ("output", "-o is the same file as --save-tracks")])
+def test_save_tracks_destination_is_checked_before_analysis(tmp_path, capsys, no_work, sample_image, short_audio,
+                                                            where, words):
+    img, wav = _media(tmp_path, sample_image, short_audio)
+    out = tmp_path / "o.mp4"
+    target = {"folder": tmp_path, "audio": wav, "output": out}[where]
+    code, line = _run(capsys, "render", "--image", str(img), "--audio", str(wav), "--save-tracks", str(target),
+                      "-o", str(out))
+    assert code == 2 and words in line, line
+    assert wav.read_bytes() == short_audio.read_bytes() and not out.exists()

@@ -39,7 +39,8 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output(output: str | Path, inputs: Mapping[str, str | Path | None], setting: str = "-o") -> None:
+def check_output(output: str | Path, inputs: Mapping[str, str | Path | None], setting: str = "-o",
+                 kind: str = "video file", example: str = "video.mp4") -> None:
     """Refuse an output that cannot be written or would replace an input.
 
     ``inputs`` maps the setting a user gave each input file with (``--audio``,
@@ -55,8 +56,8 @@ def check_output(output: str | Path, inputs: Mapping[str, str | Path | None], se
             raise UserInputError(f"{setting} is the same file as {name}: rendering would overwrite it.", out,
                                  f"Choose another output name for {setting}.")
     if out.is_dir():
-        raise UserInputError(f"{setting} is a folder, not a video file.", out,
-                             f"Give a file name, e.g. {setting} {out / 'video.mp4'}.")
+        raise UserInputError(f"{setting} is a folder, not a {kind}.", out,
+                             f"Give a file name, e.g. {setting} {out / example}.")
     folder = out.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
