@@ -360,15 +360,10 @@ class Recovery:
 
 
 def _alive(pid: int) -> bool:
-    if pid <= 0 or pid == os.getpid():
-        return pid == os.getpid()
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
+    """Whether the session that wrote an autosave still runs (never os.kill on Windows: it terminates)."""
+    from core.io.files import pid_alive
+
+    return pid_alive(pid)
 
 
 def find_recoveries() -> list[Recovery]:

@@ -479,3 +479,14 @@ def test_save_tracks_destination_is_checked_before_analysis(tmp_path, capsys, no
                       "-o", str(out))
     assert code == 2 and words in line, line
     assert wav.read_bytes() == short_audio.read_bytes() and not out.exists()
+
+
+def test_pid_alive_tells_a_running_process_from_a_finished_one():
+    import subprocess
+    import sys
+
+    from core.io.files import pid_alive
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    assert pid_alive(os.getpid()) and not pid_alive(0)
+    assert not pid_alive(int(done.stdout))   # reaped: gone (a reused id would only make it look alive)

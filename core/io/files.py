@@ -83,10 +83,34 @@ def _temp_prefix(target: Path) -> str:
     return f".{target.name}.{os.getpid()}~"
 
 
-def _pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs here (POSIX; elsewhere a live file is locked instead)."""
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine.
+
+    On Windows ``os.kill(pid, 0)`` would *terminate* that process, so there the
+    process is opened and its exit code read instead.
+    """
+    if pid <= 0:
+        return False
     if pid == os.getpid():
         return True
+    if os.name == "nt":
+        import ctypes
+
+        from ctypes import wintypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        kernel32.OpenProcess.restype = wintypes.HANDLE   # a pointer-sized handle, not a C int
+        kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+        kernel32.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
+        kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() == 5  # access denied: it exists, someone else's
+        try:
+            code = wintypes.DWORD()
+            return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -116,7 +140,7 @@ def remove_stale_temps(target: str | Path) -> list[Path]:
     for e in entries:
         stale = False
         if e.name.startswith(own) and (m := _OWNED.match(e.name[len(own):])):
-            stale = os.name == "nt" or not _pid_alive(int(m.group(1)))
+            stale = os.name == "nt" or not pid_alive(int(m.group(1)))
         elif target.suffix.lower() == ".mp4" and e.name.startswith(legacy) \
                 and _LEGACY_PART.match(e.name[len(legacy):]):
             try:
