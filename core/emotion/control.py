@@ -67,6 +67,7 @@ def apply_curves(track: EmotionTrack, curves: Curves) -> EmotionTrack:
     for name, lo, hi in (("valence", -1, 1), ("arousal", -1, 1)):
         if name in curves.channels:
             setattr(t, name, np.clip(mix(getattr(t, name), curves.channels[name]), lo, hi).astype(np.float32))
+            t.sources[f"curve_{name}"] = 1.0   # the face follows this channel (core.emotion.face)
     cls = [c for c in EMOTIONS if c in curves.channels]
     if cls:
         P = t.probs

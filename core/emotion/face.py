@@ -193,8 +193,8 @@ def activations(emotion: EmotionTrack, n: int | None = None) -> dict[str, np.nda
     return {c: np.clip(a * scale, 0, 1.5).astype(np.float32) for c, a in raw.items()}
 
 
-# Valence and arousal that the class mix does not explain (a user's curve,
-# the script's sentiment) still move the face: valence along smile <-> frown,
+# Valence and arousal keyed by the user (emotion curves) that the class mix
+# does not explain still move the face: valence along smile <-> frown,
 # arousal opening the eyes and lifting the brows (A2M already gives arousal
 # more head energy). Below the dead zone the difference is fusion noise.
 AFFECT_DEADZONE = 0.1
@@ -224,7 +224,11 @@ def affect_activations(emotion: EmotionTrack, acts: dict[str, np.ndarray], n: in
     implied_v = sum((a * CIRCUMPLEX[c][0] for c, a in raw.items()), np.zeros(n, np.float32))
     implied_a = sum((a * CIRCUMPLEX[c][1] for c, a in raw.items()), np.zeros(n, np.float32))
     implied_a = implied_a + (1 - shown) * CIRCUMPLEX["neutral"][1]
-    dv, da = _deadzone(val - implied_v), _deadzone(aro - implied_a)
+    # only a channel the user keyed (or a forced class's own circumplex value)
+    # speaks past the classes: the analysis's fused valence is a separate,
+    # noisier estimate (prosody valence r 0.42) that must not undo its classes
+    dv = _deadzone(val - implied_v) * float(emotion.sources.get("curve_valence", 0.0) > 0)
+    da = _deadzone(aro - implied_a) * float(emotion.sources.get("curve_arousal", 0.0) > 0)
     out = {c: a.copy() for c, a in acts.items()}
     for c in ("happy", "sad", "angry"):
         out.setdefault(c, np.zeros(n, np.float32))

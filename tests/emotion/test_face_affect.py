@@ -7,6 +7,16 @@ from core.emotion.face import activations, emotion_to_motion, shown_strength
 from core.tracks import EmotionTrack, MotionTrack
 
 
+def _keyed(track: EmotionTrack, **channels: float) -> EmotionTrack:
+    """The track with constant curve keys on the given channels (what the curve editor saves)."""
+    from core.emotion.control import apply_curves
+    from core.emotion.curves import parse_curves
+
+    doc = {"kind": "synchrorama-emotion-curves", "version": 1,
+           "channels": {c: {"keys": [{"t": 0.0, "v": v}]} for c, v in channels.items()}}
+    return apply_curves(track, parse_curves(doc))
+
+
 def _motion(track: EmotionTrack) -> MotionTrack:
     m = MotionTrack.rest(track.n_frames, track.fps)
     emotion_to_motion(m, track)
@@ -36,9 +46,7 @@ def test_a_clear_happy_analysis_shows_nearly_full_strength():
 def test_valence_moves_the_face_along_smile_and_frown():
     w = {}
     for v in (-1.0, 0.0, 1.0):
-        t = EmotionTrack.neutral(4, 25.0)
-        t.valence[:] = v
-        w[v] = _motion(t)
+        w[v] = _motion(_keyed(EmotionTrack.neutral(4, 25.0), valence=v))
     u = list(w[0.0].units)
     assert np.allclose(w[0.0].weights, 0)   # a neutral track leaves the portrait alone
     assert w[1.0].unit("expr_happy").min() > 0.9
@@ -48,10 +56,8 @@ def test_valence_moves_the_face_along_smile_and_frown():
 
 
 def test_arousal_opens_the_eyes_and_calm_lowers_the_lids():
-    hi, lo = EmotionTrack.neutral(4, 25.0), EmotionTrack.neutral(4, 25.0)
-    hi.arousal[:] = 0.9
-    lo.arousal[:] = -0.9
-    mh, ml = _motion(hi), _motion(lo)
+    mh = _motion(_keyed(EmotionTrack.neutral(4, 25.0), arousal=0.9))
+    ml = _motion(_keyed(EmotionTrack.neutral(4, 25.0), arousal=-0.9))
     assert mh.unit("upper_lid_raise").min() > 0.4 and ml.unit("upper_lid_raise").max() == 0
     assert ml.unit("eye_blink").min() > 0.15 and mh.unit("eye_blink").max() == 0
 
@@ -74,8 +80,16 @@ def test_exaggerated_strength_adds_no_opposite_emotion():
 
 
 def test_a_negative_valence_key_overrides_a_happy_analysis():
-    t = force_emotion(EmotionTrack.neutral(4, 25.0), "happy")
-    t.valence[:] = -1.0
-    m = _motion(t)
+    m = _motion(_keyed(force_emotion(EmotionTrack.neutral(4, 25.0), "happy"), valence=-1.0))
     assert m.unit("expr_happy").max() < 0.05
     assert m.unit("expr_sad").min() > 0.3 or m.unit("brow_lower").min() > 0.3
+
+
+def test_the_analysis_own_valence_does_not_undo_its_classes():
+    """Fused valence is a separate, noisier estimate: without a user key only the classes speak."""
+    t = force_emotion(EmotionTrack.neutral(4, 25.0), "happy")
+    t.valence[:] = 0.1          # e.g. the sample narration: happy classes, valence 0.1
+    t.arousal[:] = 0.9
+    m = _motion(t)
+    assert m.unit("expr_happy").min() > 0.9
+    assert m.unit("upper_lid_raise").max() == 0
