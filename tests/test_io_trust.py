@@ -490,3 +490,18 @@ def test_pid_alive_tells_a_running_process_from_a_finished_one():
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     assert pid_alive(os.getpid()) and not pid_alive(0)
     assert not pid_alive(int(done.stdout))   # reaped: gone (a reused id would only make it look alive)
+
+
+def test_image_over_the_pixel_limit_is_refused_before_decoding(monkeypatch, sample_image):
+    """Pillow itself refuses only above twice its limit; the limit is lowered so the sample stands in
+    for a 144-megapixel photo without allocating one."""
+    import core.io.image as image
+    from core.errors import UserInputError
+
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # load_image sets it: restore after
+    monkeypatch.setattr(image, "MAX_PIXELS", 200_000)   # the 512x512 sample has 262,144
+    with pytest.raises(UserInputError, match=r"image is 512x512 \(0 megapixels\), more than the 0") as err:
+        image.load_image(sample_image)
+    assert "Downscale it first" in str(err.value)

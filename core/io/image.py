@@ -7,6 +7,7 @@ kept at full resolution: renderers work on a face crop and composite back.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,17 @@ def load_image(path: str | Path) -> np.ndarray:
         raise UserInputError("is a folder, not an image.", path, "Pick a portrait image file.")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():   # the size is checked below, in words, not as Pillow's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
+            # Pillow only refuses above twice its limit (a 144 MP photo just warned and then
+            # rendered at ~6 s a frame): check the header's size before decoding anything
+            if im.width * im.height > MAX_PIXELS:
+                raise UserInputError(
+                    f"image is {im.width}x{im.height} ({im.width * im.height / 1e6:.0f} megapixels), "
+                    f"more than the {MAX_PIXELS // 1_000_000} this version works with.", path,
+                    "Downscale it first (a portrait of 2000-4000 pixels is plenty).")
             im = ImageOps.exif_transpose(im)
             arr = _to_rgb8(im)
     except UnidentifiedImageError:
