@@ -134,7 +134,7 @@ class ExportPanel(QWidget):
         self.size.setSingleStep(64)
         self.size.setToolTip("Face-crop render resolution (the video keeps the portrait's size unless capped)")
         self.max_output = QSpinBox()
-        self.max_output.setRange(0, 4096)
+        self.max_output.setRange(0, 16384)   # 0 = portrait size, else 64..16384 (core/io/checks.py)
         self.max_output.setSingleStep(128)
         self.max_output.setSpecialValueText("portrait size")
         self.max_output.setToolTip("Cap on the video's long side in pixels")
@@ -232,6 +232,7 @@ class ExportPanel(QWidget):
         lay.addWidget(self.queue)
         lay.addStretch(1)
 
+        self.max_output.valueChanged.connect(self._snap_max_output)
         for w in (self.size, self.max_output, self.crf):
             w.valueChanged.connect(self._edited)
         self.fps.valueChanged.connect(self._edited)
@@ -319,6 +320,11 @@ class ExportPanel(QWidget):
         return ExportOptions(renderer=self.renderer.currentData(), avatar=self.avatar.currentText(),
                              size=self.size.value(), max_output=self.max_output.value(), fps=self.fps.value(),
                              crf=self.crf.value(), output="" if out == default else out)
+
+    def _snap_max_output(self, v: int) -> None:
+        """A cap below 64 px is no video: typed values 1..63 snap to 64 (the export check refuses them)."""
+        if 0 < v < 64:
+            self.max_output.setValue(64)
 
     def _edited(self, *_a) -> None:
         new = self.options()
