@@ -74,7 +74,8 @@ def _cuda_job(*, progress, cancel) -> tuple[bool, str]:
 def diffusion_status() -> tuple[bool, str]:
     """Whether the diffusion entry can be chosen at all, and if not, why."""
     if not diffusion_present():
-        return False, "The diffusion renderer is not in this build yet (core.render.diffusion is being written)."
+        return False, ("The diffusion renderer's module (core.render.diffusion) is missing from this "
+                       "installation: reinstall SynchroRaMa Studio.")
     return True, ""
 
 

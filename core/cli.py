@@ -320,15 +320,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             mod = importlib.import_module(module)
             getattr(mod, conf)(sp)
             sp.set_defaults(_run=getattr(mod, run))
-        except (ImportError, AttributeError):
-            sp.set_defaults(_run=_unavailable(name))
+        except (ImportError, AttributeError) as exc:
+            sp.set_defaults(_run=_broken(name, exc))
     return parser
 
 
-def _unavailable(name: str):
+def _broken(name: str, exc: BaseException):
+    """A command whose module failed to load: running it is an internal error (exit 1, logged with
+    the real cause), never a quiet "not available" that hides a damaged install."""
     def run(args: argparse.Namespace) -> int:
-        print(f"error: '{name}' is not available in this build yet.", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise RuntimeError(f"the '{name}' command could not be loaded: {exc!r}") from exc
     return run
 
 

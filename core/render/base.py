@@ -50,6 +50,10 @@ def available_renderers() -> list[str]:
     return ["mesh", "diffusion"]
 
 
+# what the optional "diffusion" extra installs (pyproject.toml)
+OPTIONAL_DIFFUSION_PACKAGES = ("torch", "diffusers", "transformers", "accelerate")
+
+
 def make_renderer(name: str, **options: Any) -> Renderer:
     """Renderer factory; the diffusion renderer imports torch only when chosen."""
     from core.errors import UserInputError
@@ -61,9 +65,11 @@ def make_renderer(name: str, **options: Any) -> Renderer:
     if name == "diffusion":
         try:
             from core.render.diffusion.renderer import DiffusionRenderer
-        except ImportError:
+        except ImportError as exc:
+            if (exc.name or "").split(".")[0] not in OPTIONAL_DIFFUSION_PACKAGES:
+                raise   # our own module is broken: an internal error with the log path
             raise UserInputError(
-                "the diffusion renderer is not available in this build yet.", None,
-                "Use --renderer mesh (the default).") from None
+                f"the diffusion renderer needs the optional 'diffusion' packages ({exc.name} is not installed).",
+                None, "Install synchrorama-studio[diffusion], or use --renderer mesh (the default).") from None
         return DiffusionRenderer(**options)
     raise UserInputError(f"unknown renderer '{name}'.", None, "Use --renderer mesh or diffusion.")

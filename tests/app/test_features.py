@@ -391,7 +391,7 @@ def test_diffusion_entry_disabled_until_it_lands_then_explains_what_is_missing(l
     assert ex.cuda is None and ex._cuda_task is None        # torch is not imported until diffusion is chosen
     monkeypatch.setattr(ep, "diffusion_present", lambda: False)
     ex.refresh_renderers()
-    assert not item.isEnabled() and "not in this build" in item.toolTip()
+    assert not item.isEnabled() and "missing from this installation" in item.toolTip()
     monkeypatch.setattr(ep, "diffusion_present", lambda: True)
     monkeypatch.setattr(ep, "cuda_status", lambda: (False, "torch sees no CUDA GPU on this machine"))
     ex.cuda = None
