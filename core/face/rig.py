@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserInputError
+from core.face.native_log import quiet_native_stderr
 
 DETECT_MAX_SIDE = 1280
 MIN_FACE_PX = 48  # below this the mesh is too coarse to animate
@@ -70,9 +71,10 @@ def _face_mesh(max_faces: int):
         if max_faces not in _mesh_cache:
             import mediapipe as mp
 
-            _mesh_cache[max_faces] = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
-                min_detection_confidence=0.5)
+            with quiet_native_stderr():
+                _mesh_cache[max_faces] = mp.solutions.face_mesh.FaceMesh(
+                    static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
+                    min_detection_confidence=0.5)
         return _mesh_cache[max_faces]
 
 
@@ -81,7 +83,8 @@ def detect_landmarks(rgb: np.ndarray, max_faces: int = 1) -> list[np.ndarray]:
     h, w = rgb.shape[:2]
     mesh = _face_mesh(max_faces)
     with _mesh_lock:  # FaceMesh graphs are not re-entrant
-        res = mesh.process(np.ascontiguousarray(rgb))
+        with quiet_native_stderr():
+            res = mesh.process(np.ascontiguousarray(rgb))
     out = []
     for face in res.multi_face_landmarks or []:
         pts = np.array([(p.x * w, p.y * h, p.z * w) for p in face.landmark], np.float32)
@@ -103,8 +106,9 @@ def _detectors():
             import mediapipe as mp
 
             fd = mp.solutions.face_detection
-            _mesh_cache["det"] = (fd.FaceDetection(model_selection=0, min_detection_confidence=0.3),
-                                  fd.FaceDetection(model_selection=1, min_detection_confidence=0.3))
+            with quiet_native_stderr():
+                _mesh_cache["det"] = (fd.FaceDetection(model_selection=0, min_detection_confidence=0.3),
+                                      fd.FaceDetection(model_selection=1, min_detection_confidence=0.3))
         return _mesh_cache["det"]
 
 
@@ -113,7 +117,7 @@ def confirmed_faces(rgb: np.ndarray, faces: list[np.ndarray]) -> list[np.ndarray
     h, w = rgb.shape[:2]
     rgb = np.ascontiguousarray(rgb)  # mediapipe refuses views such as img[:, 150:]
     short, full = _detectors()
-    with _mesh_lock:
+    with _mesh_lock, quiet_native_stderr():
         found = [(d, SHORT_RANGE_MIN) for d in short.process(rgb).detections or []]
         found += [(d, FULL_RANGE_MIN) for d in full.process(rgb).detections or []]
     kept = []

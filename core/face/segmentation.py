@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 
+from core.face.native_log import quiet_native_stderr
+
 _lock = threading.Lock()
 _model: list = []
 
@@ -20,14 +22,15 @@ def _segmenter():
         if not _model:
             import mediapipe as mp
 
-            _model.append(mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0))
+            with quiet_native_stderr():
+                _model.append(mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0))
         return _model[0]
 
 
 def person_mask(rgb: np.ndarray) -> np.ndarray:
     """Soft person probability (H, W) float32 in [0, 1] for an RGB uint8 image."""
     seg = _segmenter()
-    with _lock:  # the graph is not re-entrant
+    with _lock, quiet_native_stderr():  # the graph is not re-entrant
         res = seg.process(np.ascontiguousarray(rgb))
     m = res.segmentation_mask
     if m is None:
