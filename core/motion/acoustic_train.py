@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -642,7 +643,7 @@ def run(args: argparse.Namespace) -> int:
 
         if not available():
             raise UserInputError("espeak-ng is not installed.", None,
-                                 "Install it (pip install espeakng-loader, or apt-get install espeak-ng) "
+                                 "Install it (pip install synchrorama-studio[train], or apt-get install espeak-ng) "
                                  "or pass --no-espeak.")
     res = train(data, args.out, cache=args.cache, espeak=not args.no_espeak, seed=args.seed,
                 epochs=args.epochs, n_aug=args.augment)
@@ -658,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(p.parse_args(argv))
     except UserInputError as e:  # same exit code and one-line message as the synchrorama CLI
-        print(f"error: {e}")
+        print(f"error: {e}", file=sys.stderr)
         return 2
 
 
