@@ -151,6 +151,7 @@ def sampling_speed(resolution: int, device: str, bf16: bool, batch: int, frames:
     """
     import torch
 
+    from core.render.diffusion.bench import time_sampling
     from core.render.diffusion.config import preset
     from core.render.diffusion.pipeline import AvatarPipeline, SampleSettings
 
@@ -161,27 +162,7 @@ def sampling_speed(resolution: int, device: str, bf16: bool, batch: int, frames:
     pipe = AvatarPipeline(cfg, device=device, sampling=s)
     pipe.bf16 = bf16
     dev = pipe.device
-    rng = np.random.default_rng(0)
-    imgs = rng.integers(0, 255, (batch, cfg.resolution, cfg.resolution, 3), dtype=np.uint8)
-    ref = pipe.encode(imgs[:1])
-    aud = torch.zeros(batch, cfg.audio_tokens, 24, device=dev)
-    emo = torch.zeros(batch, 11, device=dev)
-    txt = torch.zeros(batch, 384, device=dev)
-    has = torch.zeros(batch, dtype=torch.bool)
-
-    def one(prev):
-        lat = pipe.sample(ref, pipe.encode(imgs), prev, aud, emo, txt, has)
-        pipe.decode(lat)  # includes the copy of the uint8 crops back to the host, as the renderer needs
-        return lat[-1:]
-
-    prev = one(None) if warmup else None
-    _sync(dev)
-    n = max(1, frames // batch)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        prev = one(prev)
-    _sync(dev)
-    dt = time.perf_counter() - t0
+    dt, n = time_sampling(pipe, batch, frames, warmup=warmup)
     out = {"resolution": cfg.resolution, "latent": cfg.latent_size, "precision": "bf16" if bf16 else "fp32",
            "batch": batch, "steps": s.steps, "sampler": s.sampler, "frames": n * batch,
            "seconds": round(dt, 3), "fps": round(n * batch / dt, 2)}

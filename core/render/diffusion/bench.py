@@ -18,9 +18,47 @@ import json
 import time
 
 
+def time_sampling(pipe, batch: int, frames: int, warmup: bool = True) -> tuple[float, int]:
+    """Seconds for ``frames // batch`` batches done as the renderer does them, and that batch count.
+
+    Each batch encodes the motion frames, samples (from the previous batch's
+    last latent) and decodes back to host uint8 crops. Random inputs: speed
+    depends on shapes, not content. One untimed warm-up batch unless
+    ``warmup`` is off (dry runs check shapes, not speed).
+    """
+    import numpy as np
+    import torch
+
+    cfg, dev = pipe.config, pipe.device
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 255, (batch, cfg.resolution, cfg.resolution, 3), dtype=np.uint8)
+    ref = pipe.encode(imgs[:1])
+    aud = torch.zeros(batch, cfg.audio_tokens, 24, device=dev)
+    emo = torch.zeros(batch, 11, device=dev)
+    txt = torch.zeros(batch, 384, device=dev)
+    has = torch.zeros(batch, dtype=torch.bool)
+
+    def one(prev):
+        lat = pipe.sample(ref, pipe.encode(imgs), prev, aud, emo, txt, has)
+        pipe.decode(lat)
+        return lat[-1:]
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    prev = one(None) if warmup else None
+    sync()
+    n = max(1, frames // batch)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        prev = one(prev)
+    sync()
+    return time.perf_counter() - t0, n
+
+
 def measure(preset_name: str, resolution: int | None, device: str, steps: int | None, batch: int,
             frames: int, train_steps: int, sampler: str = "dpm++") -> dict:
-    import numpy as np
     import torch
 
     from core.render.diffusion.config import preset
@@ -33,31 +71,16 @@ def measure(preset_name: str, resolution: int | None, device: str, steps: int | 
     pipe = AvatarPipeline(cfg, device=device, sampling=s)
     dev = pipe.device
     res = cfg.resolution
-    rng = np.random.default_rng(0)
-    imgs = rng.integers(0, 255, (batch, res, res, 3), dtype=np.uint8)
-    ref = pipe.encode(imgs[:1])
+    infer_s, n_batches = time_sampling(pipe, batch, frames)
     aud = torch.zeros(batch, cfg.audio_tokens, 24, device=dev)
     emo = torch.zeros(batch, 11, device=dev)
     txt = torch.zeros(batch, 384, device=dev)
     has = torch.zeros(batch, dtype=torch.bool)
 
-    def one_batch(prev):
-        lat = pipe.sample(ref, pipe.encode(imgs), prev, aud, emo, txt, has)
-        out = pipe.decode(lat)
-        return lat[-1:], out
-
     def sync():
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    prev, _ = one_batch(None)  # warm-up
-    sync()
-    n_batches = max(1, frames // batch)
-    t0 = time.perf_counter()
-    for _ in range(n_batches):
-        prev, _ = one_batch(prev)
-    sync()
-    infer_s = time.perf_counter() - t0
     # training throughput of the denoiser (the long stage)
     loss_mod = DenoiseLoss(pipe.denoiser, cfg).to(dev).train()
     opt = torch.optim.AdamW(pipe.denoiser.parameters(), lr=1e-4)
