@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import UserInputError
-from core.motion.units import HEAD_COLUMNS, UNIT_NAMES
+from core.units import HEAD_COLUMNS, UNIT_NAMES
 
 TRACKS_SCHEMA = 1
 

@@ -182,7 +182,7 @@ def expression_shape(expr: list, neutral: list) -> np.ndarray:
     lids and brows keep their measured motion.
     """
     from core.render.mesh_units import build_unit_fields, face_frame
-    from core.motion.units import UNIT_NAMES
+    from core.units import UNIT_NAMES
 
     neu = [np.asarray(p, np.float64)[:478] for _, p in neutral]
     exp = [np.asarray(p, np.float64)[:478] for _, p in expr]

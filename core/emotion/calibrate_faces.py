@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.motion.units import UNITS
+from core.units import UNITS
 
 AU_UNITS = [n for n, (g, _) in UNITS.items() if g == "au" and n != "eye_blink"]
 OUT = Path(__file__).resolve().parent / "face_prototypes.json"
@@ -63,7 +63,7 @@ def calibrate(folder: Path) -> dict:
     from scipy.optimize import lsq_linear
 
     from core.face import landmarks as L
-    from core.motion.units import UNIT_NAMES
+    from core.units import UNIT_NAMES
     from core.render.mesh_units import build_unit_fields, face_frame
 
     clips = sorted(folder.glob("*_front_*.mp4"))

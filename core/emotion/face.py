@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.motion.units import clip_weights
+from core.units import clip_weights
 from core.tracks import EmotionTrack, MotionTrack
 
 DEFAULTS: dict[str, dict[str, float]] = {

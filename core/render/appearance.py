@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 RATIOS = DATA_DIR / "expression_ratios.npz"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 
 
 @dataclass

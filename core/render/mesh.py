@@ -21,7 +21,7 @@ import numpy as np
 from core.errors import UserInputError
 from core.face import landmarks as L
 from core.face.rig import FaceRig, extract_square
-from core.motion.units import UNIT_NAMES, clip_weights
+from core.units import UNIT_NAMES, clip_weights
 from core.progress import CancelToken, Progress
 from core.render.appearance import ExpressionAppearance, expression_fields
 from core.render.base import RenderConditioning

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.face import landmarks as L
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 
 EYE_PAIRS_R = [(246, 7), (161, 163), (160, 144), (159, 145), (158, 153), (157, 154), (173, 155)]
 EYE_PAIRS_L = [(466, 249), (388, 390), (387, 373), (386, 374), (385, 380), (384, 381), (398, 382)]
@@ -320,7 +320,7 @@ def _irises_follow_lids(c: np.ndarray, field: np.ndarray) -> None:
 
 def combine(fields: np.ndarray, weights: np.ndarray, jaw_index: int, close_index: int) -> np.ndarray:
     """Weighted sum of unit fields; lip closure suppresses jaw opening."""
-    from core.motion.units import clip_weights
+    from core.units import clip_weights
 
     w = clip_weights(np.asarray(weights, np.float32).copy()[: fields.shape[0]], UNIT_NAMES[: fields.shape[0]])
     w[jaw_index] *= 1.0 - w[close_index]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.motion.units import clip_weights
+from core.units import clip_weights
 from core.scene.parse import Cue, parse_description
 from core.tracks import MotionTrack, SceneSegment, SceneTrack
 

@@ -84,7 +84,7 @@ def test_damaged_model_is_refused(trained, tmp_path):
 
 
 def _motion(n: int):
-    from core.motion.units import UNIT_NAMES
+    from core.units import UNIT_NAMES
     from core.tracks import MotionTrack
 
     m = MotionTrack.rest(n, 25.0)
@@ -146,7 +146,7 @@ def test_renderer_explains_missing_avatar_and_cuda():
 
 
 def test_fit_recovers_known_motion(rig):
-    from core.motion.units import UNIT_NAMES
+    from core.units import UNIT_NAMES
     from core.render.diffusion.fit import MotionFitter
     from core.render.mesh import MeshRenderer, _rotation
 

@@ -134,7 +134,7 @@ def test_a_grinning_photo_made_sad_loses_its_grin():
 
     from core.emotion.fusion import portrait_expression
     from core.emotion.measure import FaceReader, steady_motion
-    from core.motion.units import UNIT_NAMES
+    from core.units import UNIT_NAMES
 
     fr = FaceReader(Path(__file__).resolve().parents[2] / "resources" / "sample" / "portrait.png")
     pts = fr.rig.landmarks[:, :2]

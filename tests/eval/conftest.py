@@ -32,7 +32,7 @@ def _render(path: Path, jaw: np.ndarray, roll: np.ndarray, blink: np.ndarray,
             close: np.ndarray | None = None, size: int = SIZE) -> None:
     from core.face.rig import load_rig
     from core.io.video import ExportSettings, Mp4Writer
-    from core.motion.units import UNIT_NAMES
+    from core.units import UNIT_NAMES
     from core.render.mesh import MeshRenderer
 
     r = MeshRenderer(size=size)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 from core.render import appearance as A
 from core.render.texture_space import TextureLayout, from_texture, to_texture
 

@@ -14,7 +14,7 @@ from bench.detail import lap_abs, regions
 from core.face import landmarks as L
 from core.face.rig import build_rig, load_rig
 from core.io.image import load_image
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 from core.render.mesh import MeshRenderer
 from tests.conftest import shared
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.face import landmarks as L
 from core.face.rig import load_rig
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 from core.render.eyes import _complete_iris
 from core.render.mesh import MeshRenderer
 from core.render.mouth import LOWER_INNER, UPPER_INNER, _lip_curve

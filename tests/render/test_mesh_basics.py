@@ -7,7 +7,7 @@ import pytest
 
 from core.face.landmarks import eye_aspect_ratio, mouth_opening
 from core.face.rig import detect_landmarks, load_rig
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 from core.render.mesh import MeshRenderer
 from core.tracks import MotionTrack
 

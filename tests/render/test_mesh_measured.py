@@ -16,7 +16,7 @@ import pytest
 from core.errors import UserInputError
 from core.face.landmarks import eye_aspect_ratio, eye_aspect_ratios
 from core.face.rig import build_rig, detect_landmarks, load_rig
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 from core.render.mesh import MeshRenderer
 from tests.conftest import shared
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core.face.rig import load_rig
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 from core.render.mesh import MeshRenderer
 from core.render.mouth import LOWER_INNER as LO
 from core.render.mouth import UPPER_INNER as UP

@@ -100,7 +100,7 @@ def synthetic_clip(n_frames: int, resolution: int, seed: int = 0, val_fraction: 
     import cv2
 
     from core.face.rig import load_rig
-    from core.motion.units import UNIT_NAMES
+    from core.units import UNIT_NAMES
     from core.render.mesh import MeshRenderer
 
     rng = np.random.default_rng(seed)

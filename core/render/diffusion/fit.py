@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.face import landmarks as L
-from core.motion.units import UNIT_NAMES
+from core.units import UNIT_NAMES
 
 N_MESH = 468
 # Points that move with the skull, not with the mouth or brows: the rigid fit uses these.

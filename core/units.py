@@ -1,4 +1,4 @@
-"""The named expression units shared by A2M, emotion mapping and renderers.
+"""The named expression units shared by A2M, emotion mapping, scene cues and renderers.
 
 A MotionTrack stores one weight per unit per frame (0 = rest, 1 = full).
 The geometry of each unit (a displacement field over the face mesh) lives in
