@@ -166,6 +166,10 @@ def run_render(args: argparse.Namespace) -> int:
     from core.scene.track import validate_segments
 
     scenes = validate_segments(scenes, None)  # overlaps fail before any analysis
+    if args.emotion_curve:
+        from core.emotion.curves import load_curves
+
+        load_curves(args.emotion_curve)  # a bad curve file fails now, not after minutes of analysis
     check_export_settings(fps=args.fps, size=args.size, crf=args.crf, max_output=args.max_output)
     if args.output.suffix.lower() != ".mp4":
         raise UserInputError("the output must be an .mp4 file.", args.output, "Name it OUT.mp4.")

@@ -80,7 +80,9 @@ class Curves:
                 "channels": {k: c.to_dict() for k, c in self.channels.items()}}
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+        from core.io.files import atomic_write_text
+
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")  # never half-written
 
 
 def _bezier_segment(k0: Key, k1: Key, t: np.ndarray) -> np.ndarray:
@@ -131,62 +133,94 @@ def evaluate_keys(keys: list[Key], t: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bad(path, msg: str) -> UserInputError:
-    return UserInputError(f"emotion curves: {msg}", path,
-                          "See docs/emotion.md for the curve file format, or save it again from the app.")
+FORMAT_FIX = "See docs/emotion.md for the curve file format, or save the curves again from the app."
 
 
-def _pair(v, path, where: str) -> tuple[float, float]:
-    if not (isinstance(v, (list, tuple)) and len(v) == 2):
-        raise _bad(path, f"{where} must be [seconds, value].")
+def _bad(path, msg: str, fix: str = FORMAT_FIX) -> UserInputError:
+    return UserInputError(f"emotion curves: {msg}", path, fix)
+
+
+def _real(value: object) -> bool:
+    """A JSON number that is a finite real (not a boolean, not a numeric string, not NaN)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def _number(value: object, path, where: str, example: str) -> float:
+    if not _real(value):
+        what = "not a finite number" if isinstance(value, float) else "not a number"
+        raise _bad(path, f"{where} is {value!r}, {what}.", f"Write it as a plain number, e.g. {example}.")
+    return float(value)
+
+
+def _pair(v, path, where: str, handle: str) -> tuple[float, float]:
+    if not (isinstance(v, (list, tuple)) and len(v) == 2 and all(_real(x) for x in v)):
+        raise _bad(path, f"{where}: '{handle}' is {v!r}, not [seconds, value].",
+                   f'Write it as two numbers, e.g. "{handle}": [0.5, 0.0].')
     return float(v[0]), float(v[1])
 
 
 def parse_curves(data: dict, path: str | Path | None = None) -> Curves:
-    """Validate a curves document; errors name the channel and key."""
+    """Validate a curves document; each error is one line naming the channel, the key and the fix.
+
+    Types are checked, not coerced: a string, a boolean or NaN where a number belongs, keys out
+    of time order or an unknown channel name are refused rather than guessed at.
+    """
     if not isinstance(data, dict) or data.get("kind", KIND) != KIND:
-        raise _bad(path, f"not an emotion curves file (kind must be '{KIND}').")
-    if int(data.get("version", VERSION)) > VERSION:
-        raise _bad(path, f"version {data.get('version')} is newer than this build supports.")
+        raise _bad(path, "not an emotion curves file.", f'It needs "kind": "{KIND}" and "channels". ' + FORMAT_FIX)
+    version = data.get("version", VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _bad(path, f"'version' is {version!r}, not a whole number.", f'Set "version": {VERSION}.')
+    if version > VERSION:
+        raise _bad(path, f"version {version} is newer than this build supports (up to {VERSION}).",
+                   "Update SynchroRaMa Studio, or save the curves from this version of the app.")
     chans = data.get("channels")
     if not isinstance(chans, dict) or not chans:
-        raise _bad(path, "no 'channels'.")
+        raise _bad(path, "no 'channels'.", 'Add "channels": {"valence": {"keys": [{"t": 0, "v": 0.5}]}}.')
     out = Curves()
     for name, ch in chans.items():
         if name not in CHANNELS:
-            raise _bad(path, f"unknown channel '{name}' (use {', '.join(CHANNELS)}).")
+            import difflib
+
+            near = difflib.get_close_matches(str(name).lower(), CHANNELS, n=1)
+            hint = f"Did you mean '{near[0]}'? " if near else ""
+            raise _bad(path, f"unknown channel '{name}'.", f"{hint}Use one of: {', '.join(CHANNELS)}.")
         if isinstance(ch, list):
             ch = {"keys": ch}
         if not isinstance(ch, dict):
-            raise _bad(path, f"channel '{name}' must be an object with 'keys'.")
+            raise _bad(path, f"channel '{name}' is {ch!r}, not an object with 'keys'.",
+                       f'Write it as "{name}": {{"keys": [{{"t": 0, "v": 0.5}}]}}.')
         mode = ch.get("mode", "override")
         if mode not in MODES:
-            raise _bad(path, f"channel '{name}': mode must be one of {MODES}.")
-        try:
-            amount = float(ch.get("amount", 1.0))
-        except (TypeError, ValueError):
-            raise _bad(path, f"channel '{name}': amount must be a number.") from None
-        keys = []
-        for i, k in enumerate(ch.get("keys", [])):
+            raise _bad(path, f"channel '{name}': mode is {mode!r}.", f"Use one of: {', '.join(MODES)}.")
+        amount = _number(ch.get("amount", 1.0), path, f"channel '{name}': 'amount'", "1.0")
+        raw = ch.get("keys", [])
+        if not isinstance(raw, list):
+            raise _bad(path, f"channel '{name}': 'keys' is {raw!r}, not a list.",
+                       'Write it as "keys": [{"t": 0, "v": 0.5}, ...].')
+        keys: list[Key] = []
+        for i, k in enumerate(raw):
             where = f"channel '{name}' key {i}"
             if not isinstance(k, dict) or "t" not in k or "v" not in k:
-                raise _bad(path, f"{where} needs 't' and 'v'.")
+                raise _bad(path, f"{where} needs 't' and 'v'.",
+                           'Write each key as {"t": SECONDS, "v": VALUE}.')
             interp = k.get("interp", "linear")
             if interp not in INTERPS:
-                raise _bad(path, f"{where}: interp must be one of {INTERPS}.")
-            try:
-                t, v = float(k["t"]), float(k["v"])
-            except (TypeError, ValueError):
-                raise _bad(path, f"{where}: 't' and 'v' must be numbers.") from None
-            if not (np.isfinite(t) and np.isfinite(v)) or t < 0:
-                raise _bad(path, f"{where}: 't' must be >= 0 and values finite.")
+                raise _bad(path, f"{where}: interp is {interp!r}.", f"Use one of: {', '.join(INTERPS)}.")
+            t = _number(k["t"], path, f"{where}: 't'", "1.5 (seconds)")
+            v = _number(k["v"], path, f"{where}: 'v'", "0.5")
+            if t < 0:
+                raise _bad(path, f"{where}: 't' is {t:g}, before the start.", "Use a time of 0 seconds or later.")
+            if keys and t < keys[-1].t:
+                raise _bad(path, f"{where} (t={t:g} s) comes before key {i - 1} (t={keys[-1].t:g} s).",
+                           "List each channel's keys in time order (check that time for a typo).")
             lo, hi = RANGES.get(name, (0.0, 1.0))
             keys.append(Key(t, float(np.clip(v, lo, hi)), interp,
-                            _pair(k.get("in", (0, 0)), path, where + " 'in'"),
-                            _pair(k.get("out", (0, 0)), path, where + " 'out'")))
+                            _pair(k.get("in", (0, 0)), path, where, "in"),
+                            _pair(k.get("out", (0, 0)), path, where, "out")))
         if not keys:
-            raise _bad(path, f"channel '{name}' has no keys.")
-        out.channels[name] = Channel(sorted(keys, key=lambda k: k.t), mode, amount)
+            raise _bad(path, f"channel '{name}' has no keys.",
+                       f'Give it at least one key, e.g. {{"t": 0, "v": 0.5}}, or remove the channel.')
+        out.channels[name] = Channel(keys, mode, amount)
     return out
 
 
@@ -196,8 +230,17 @@ def load_curves(path: str | Path) -> Curves:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserInputError("emotion curves file not found.", path, "Check the path.") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad(path, f"not valid JSON ({exc.__class__.__name__}).") from None
+    except IsADirectoryError:
+        raise UserInputError("is a folder, not an emotion curves file.", path,
+                             "Give the .json file the app saved.") from None
+    except UnicodeDecodeError:
+        raise _bad(path, "not UTF-8 text.", "Give the .json file the app saved (a text file).") from None
+    except json.JSONDecodeError as exc:
+        raise _bad(path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).",
+                   "Correct the JSON there, or save the curves again from the app.") from None
+    except OSError as exc:
+        raise UserInputError(f"cannot read the emotion curves file ({exc.strerror or exc}).", path,
+                             "Check the file's permissions.") from None
     return parse_curves(data, path)
 
 

@@ -1,0 +1,134 @@
+"""Inputs and outputs a user can trust (issue 16), second part: curve files, large and sideways
+portraits, loopback LLM calls past a proxy, and room on the disk for the export. Bad input is exit 2
+and one line naming the file or setting and the fix; nothing is written under the output's name."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from core.cli import main
+from core.errors import UserInputError
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if analysis or rendering starts: every check here must come first."""
+    import core.pipeline as pipeline
+    import core.project as project
+
+    def boom(*a, **k):
+        raise AssertionError("analysis started before the check")
+
+    monkeypatch.setattr(pipeline, "analyse", boom)
+    monkeypatch.setattr(pipeline, "render_tracks", boom)
+    monkeypatch.setattr(project, "analyse_project", boom)
+
+
+def _run(capsys, *argv: str) -> tuple[int, str]:
+    """main() in-process; the exit code and, for exit 2, the single error line."""
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    if code == 2:
+        errors = [l for l in err.strip().splitlines() if l.startswith("error: ")]
+        assert len(errors) == 1, err
+        return code, errors[0]
+    return code, err
+
+
+# -- emotion curve files: types, NaN, order and names --------------------------------------------
+def _curves(**channels) -> dict:
+    return {"kind": "synchrorama-emotion-curves", "version": 1, "channels": channels}
+
+
+_GOOD_KEYS = [{"t": 0, "v": 0.0}, {"t": 2.0, "v": 0.8}]
+
+CURVE_CASES = [
+    ({**_curves(valence=_GOOD_KEYS), "version": "one"}, ["'version' is 'one', not a whole number", 'Set "version": 1']),
+    (_curves(valence=[{"t": 0, "v": 0}, {"t": "2", "v": 0.5}]),
+     ["channel 'valence' key 1: 't' is '2', not a number", "plain number"]),
+    (_curves(arousal=[{"t": 0, "v": float("nan")}]), ["channel 'arousal' key 0: 'v' is nan, not a finite number"]),
+    (_curves(happy=[{"t": 0, "v": 0.2}, {"t": 3, "v": 0.5}, {"t": 1.5, "v": 0.9}]),
+     ["channel 'happy' key 2 (t=1.5 s) comes before key 1 (t=3 s)", "time order"]),
+    (_curves(hapy=_GOOD_KEYS), ["unknown channel 'hapy'", "Did you mean 'happy'?"]),
+    (_curves(valence=[{"t": 0, "v": 0, "interp": "bezier", "out": "fast"}, {"t": 1, "v": 1}]),
+     ["channel 'valence' key 0: 'out' is 'fast', not [seconds, value]", '"out": [0.5, 0.0]']),
+    (_curves(valence={"keys": 5}), ["channel 'valence': 'keys' is 5, not a list"]),
+    (_curves(valence={"amount": True, "keys": _GOOD_KEYS}), ["channel 'valence': 'amount' is True, not a number"]),
+    (_curves(valence={"mode": "multiply", "keys": _GOOD_KEYS}), ["mode is 'multiply'", "override, add"]),
+    (_curves(sad={"keys": []}), ["channel 'sad' has no keys", "remove the channel"]),
+    (_curves(valence=[{"t": -1, "v": 0}]), ["'t' is -1, before the start"]),
+]
+
+
+@pytest.mark.parametrize("doc, words", CURVE_CASES, ids=[w[0][:30] for _, w in CURVE_CASES])
+def test_curve_file_errors_are_one_line_before_any_work(tmp_path, capsys, no_work, doc, words):
+    f = tmp_path / "curves.json"
+    f.write_text(json.dumps(doc))   # json writes NaN as the bare token NaN, which json.loads reads back
+    out = tmp_path / "o.mp4"
+    code, line = _run(capsys, "render", "--emotion-curve", str(f), "-o", str(out))
+    assert code == 2, line
+    assert str(f) in line and "emotion curves:" in line
+    for w in words:
+        assert w in line, line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content, words", [("{\n  \"channels\": {,\n}", "not valid JSON (line 2, column 16"),
+                                            (None, "is a folder, not an emotion curves file")])
+def test_curve_file_that_cannot_be_read(tmp_path, capsys, no_work, content, words):
+    f = tmp_path / "curves.json"
+    if content is None:
+        f.mkdir()
+    else:
+        f.write_text(content)
+    code, line = _run(capsys, "render", "--emotion-curve", str(f), "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and words in line and str(f) in line, line
+
+
+def test_project_with_bad_curves_names_the_project(tmp_path, capsys, no_work, sample_image, short_audio):
+    from core.project import Project
+
+    doc = Project(name="p", portrait=str(sample_image), narration=str(short_audio)).to_dict()
+    doc["emotion"]["curves"] = _curves(valence=[{"t": 0, "v": "high"}])
+    f = tmp_path / "p.srproj"
+    f.write_text(json.dumps(doc))
+    code, line = _run(capsys, "render", "--project", str(f), "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and "p.srproj" in line and "channel 'valence' key 0: 'v' is 'high', not a number" in line
+
+
+def test_good_curve_file_still_loads(tmp_path):
+    from core.emotion.curves import load_curves
+
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps(_curves(valence={"mode": "add", "amount": 0.5, "keys": [
+        {"t": 0, "v": 0.0, "interp": "bezier", "out": [0.5, 0.1]}, {"t": 2, "v": 2.0, "in": [-0.5, 0]},
+        {"t": 2, "v": 0.3}]})))   # equal times are a step; out-of-range values are clipped, as before
+    c = load_curves(f).channels["valence"]
+    assert [k.t for k in c.keys] == [0, 2, 2] and c.keys[1].v == 1.0 and c.amount == 0.5
+    assert c.keys[0].out_handle == (0.5, 0.1)
+
+
+def test_saving_curves_over_a_file_is_atomic(tmp_path, monkeypatch):
+    """A save that fails (here: the disk fills at fsync) keeps the previous file whole and leaves no temp file."""
+    import errno
+
+    import core.io.files as files
+    from core.emotion.curves import Channel, Curves, Key
+    from core.errors import DiskFullError
+
+    f = tmp_path / "c.json"
+    Curves({"valence": Channel([Key(0, 0.5)])}).save(f)
+    before = f.read_bytes()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    with pytest.raises(DiskFullError):
+        Curves({"arousal": Channel([Key(0, -0.5)])}).save(f)
+    assert f.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["c.json"]
