@@ -57,7 +57,7 @@ def _portraits(work: Path) -> dict[str, Path]:
 def presets(out_dir: Path | None = None) -> tuple[list[dict], list[dict], list[dict]]:
     """Forced rows per portrait, and per portrait the valence sweep and the smile cue."""
     from bench.common import SHARED_DATA
-    from core.emotion.measure import FaceReader
+    from core.eval.emotion_reading import FaceReader
 
     audio = SHARED_DATA / "emotion_speech" / "ravdess" / "Actor_19" / "03-01-01-01-01-01-19.flac"
     rows, affect = [], []
@@ -98,7 +98,7 @@ def _affect_row(fr, name: str, audio: Path, work: Path) -> dict:
 
 def _forced_rows(fr, name: str, audio: Path, out_dir: Path | None) -> list[dict]:
     """Every class forced on one portrait, read by fer and the identity embedder."""
-    from core.emotion.measure import TO_FER
+    from core.eval.emotion_reading import TO_FER
     from core.io.image import save_png
 
     rows = []
@@ -143,7 +143,7 @@ def geometry_vs_mead(work: Path) -> list[dict]:
     actor's own level-3 clip (median of the middle of the clip), per class."""
     from bench.common import SHARED_DATA
     from core.emotion.fusion import portrait_expression
-    from core.emotion.measure import FaceReader, steady_motion
+    from core.eval.emotion_reading import FaceReader, steady_motion
     from core.face.rig import detect_landmarks
     from core.io.video import iter_frames
 
@@ -182,7 +182,7 @@ def geometry_vs_mead(work: Path) -> list[dict]:
 
 def auto_vs_neutral(max_clips: int = 40) -> dict:
     from bench.common import SHARED_DATA
-    from core.emotion.measure import RAVDESS_SCRIPT, FaceReader, ravdess_label
+    from core.eval.emotion_reading import RAVDESS_SCRIPT, FaceReader, ravdess_label
 
     root = SHARED_DATA / "emotion_speech" / "ravdess"
     clips = []

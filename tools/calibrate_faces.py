@@ -6,7 +6,7 @@ and the emotion's displacement is explained as a bounded least-squares
 combination of the renderer's own AU displacement fields. The weights are
 therefore in the renderer's units: weight 1 moves the face as much as the
 unit does at full strength. Medians over the clip keep speech movements out.
-Run ``python -m core.emotion.calibrate_faces ../shared/data/emotion_faces``;
+Run ``.venv/bin/python -m tools.calibrate_faces ../shared/data/emotion_faces``;
 it writes ``core/emotion/face_prototypes.json`` (committed).
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 from core.units import UNITS
 
 AU_UNITS = [n for n, (g, _) in UNITS.items() if g == "au" and n != "eye_blink"]
-OUT = Path(__file__).resolve().parent / "face_prototypes.json"
+OUT = Path(__file__).resolve().parents[1] / "core" / "emotion" / "face_prototypes.json"
 NAMES = {"fear": "fearful"}
 
 # EMFACS-style prototypes (Friesen & Ekman) on this project's units; the

@@ -41,7 +41,7 @@ def _cell(fr, emotion: str, strength: float, portrait: dict[str, float]) -> np.n
 
 def main(argv: list[str]) -> int:
     from core.emotion.fusion import portrait_expression
-    from core.emotion.measure import FaceReader
+    from core.eval.emotion_reading import FaceReader
     from core.io.image import save_png
 
     out = Path(argv[0])

@@ -2,7 +2,7 @@
 
 Each class has a FACS prototype (EMFACS-style: which units and how much at
 full intensity). The amplitudes were first fitted on MEAD (two speaking
-actors, ``face_prototypes.json``, see calibrate_faces.py) and then raised
+actors, ``face_prototypes.json``, see tools/calibrate_faces.py) and then raised
 where the rendered face did not read as the class to fer's classifier on
 the dev portraits (docs/emotion.md has the table): the MEAD fit sees
 speech-damped, small movements, and the mesh renderer's unit at weight 1 is

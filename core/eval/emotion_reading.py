@@ -53,7 +53,10 @@ class FaceReader:
         pts = self.rig.landmarks[:, :2]
         box = (*pts.min(0).tolist(), *pts.max(0).tolist())
         self.portrait_embedding = self.emb.embed(load_image(self.image), box)
-        self.cache_root = cache_root or Path(tempfile.mkdtemp(prefix="emo-cache-"))
+        # without a cache folder of the caller's, the analysis cache lives in a
+        # temporary folder that is removed with the reader (or at exit)
+        self._tmp = None if cache_root else tempfile.TemporaryDirectory(prefix="emo-cache-")
+        self.cache_root = Path(cache_root) if cache_root else Path(self._tmp.name)
 
     def motion(self, audio: str | Path, script: str | None, emotion: str, strength: float = 1.0,
                curve: str | Path | None = None, scenes: list | None = None):

@@ -59,7 +59,7 @@ def test_smiling_portrait_made_sad_gets_corners_pulled_down_harder():
 
 @pytest.fixture(scope="module")
 def dev_reader():
-    from core.emotion.measure import FaceReader
+    from core.eval.emotion_reading import FaceReader
 
     return FaceReader(shared("portraits", "lp_s1.jpg"))
 
@@ -67,7 +67,7 @@ def dev_reader():
 @pytest.mark.parametrize("emotion,fer", [("happy", "happy"), ("angry", "angry")])
 def test_forced_emotion_reads_as_intended_on_dev_portrait(dev_reader, emotion, fer):
     from core.emotion.fusion import portrait_expression
-    from core.emotion.measure import steady_motion
+    from core.eval.emotion_reading import steady_motion
 
     pts = dev_reader.rig.landmarks[:, :2]
     pe = portrait_expression(dev_reader.rig.image, (*pts.min(0), *pts.max(0)))
@@ -78,7 +78,7 @@ def test_forced_emotion_reads_as_intended_on_dev_portrait(dev_reader, emotion, f
 
 @pytest.fixture(scope="module")
 def mead_reader(tmp_path_factory):
-    from core.emotion.measure import FaceReader
+    from core.eval.emotion_reading import FaceReader
     from core.io.image import save_png
 
     png = tmp_path_factory.mktemp("mead") / "M030_neutral_40.png"
@@ -88,7 +88,7 @@ def mead_reader(tmp_path_factory):
 
 def test_forced_surprise_reads_as_surprise_on_a_neutral_mead_face(mead_reader):
     from core.emotion.fusion import portrait_expression
-    from core.emotion.measure import steady_motion
+    from core.eval.emotion_reading import steady_motion
 
     pts = mead_reader.rig.landmarks[:, :2]
     pe = portrait_expression(mead_reader.rig.image, (*pts.min(0), *pts.max(0)))
@@ -99,7 +99,7 @@ def test_forced_surprise_reads_as_surprise_on_a_neutral_mead_face(mead_reader):
 
 @pytest.fixture(scope="module")
 def bw_reader():
-    from core.emotion.measure import FaceReader
+    from core.eval.emotion_reading import FaceReader
 
     return FaceReader(shared("portraits", "lp_s2.jpg"))
 
@@ -108,7 +108,7 @@ def bw_reader():
 def test_learned_expressions_read_on_a_neutral_mead_face(mead_reader, emotion, fer):
     """The learned units (actors' shape + skin folds) read as their class on an unseen-by-eye face."""
     from core.emotion.fusion import portrait_expression
-    from core.emotion.measure import steady_motion
+    from core.eval.emotion_reading import steady_motion
 
     pts = mead_reader.rig.landmarks[:, :2]
     pe = portrait_expression(mead_reader.rig.image, (*pts.min(0), *pts.max(0)))
@@ -119,7 +119,7 @@ def test_learned_expressions_read_on_a_neutral_mead_face(mead_reader, emotion, f
 
 def test_forced_sad_reads_sad_on_the_black_and_white_photo(bw_reader):
     from core.emotion.fusion import portrait_expression
-    from core.emotion.measure import steady_motion
+    from core.eval.emotion_reading import steady_motion
 
     pts = bw_reader.rig.landmarks[:, :2]
     pe = portrait_expression(bw_reader.rig.image, (*pts.min(0), *pts.max(0)))
@@ -133,7 +133,7 @@ def test_a_grinning_photo_made_sad_loses_its_grin():
     from pathlib import Path
 
     from core.emotion.fusion import portrait_expression
-    from core.emotion.measure import FaceReader, steady_motion
+    from core.eval.emotion_reading import FaceReader, steady_motion
     from core.units import UNIT_NAMES
 
     fr = FaceReader(Path(__file__).resolve().parents[2] / "resources" / "sample" / "portrait.png")
