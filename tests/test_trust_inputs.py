@@ -132,3 +132,96 @@ def test_saving_curves_over_a_file_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(DiskFullError):
         Curves({"arousal": Channel([Key(0, -0.5)])}).save(f)
     assert f.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["c.json"]
+
+
+# -- the scene LLM on this machine is reached directly, never through a proxy -------------------------
+class _Recorder:
+    """A tiny HTTP server on 127.0.0.1 that records every request; ``answer`` gives (status, body, headers)."""
+
+    def __init__(self, answer):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[str, str]] = []
+        rec = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _reply(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                rec.requests.append((self.command, self.path))
+                status, body, headers = answer(self.path)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_CONNECT = _reply
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _llm(path):
+    if path.endswith("/models"):
+        return 200, {"data": [{"id": "local-model"}]}, {}
+    return 200, {"choices": [{"message": {"content": "nods slightly"}}]}, {}
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_loopback_llm_calls_ignore_the_environments_proxy(monkeypatch, host):
+    from core.scene.backends import BackendConfig, OpenAIBackend, SegmentContext
+
+    with _Recorder(lambda p: (502, {"error": "proxy"}, {})) as proxy, _Recorder(_llm) as llm:
+        bogus = f"http://127.0.0.1:{proxy.port}"
+        for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+            monkeypatch.setenv(var, bogus)
+        for var in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(var, raising=False)   # urllib would otherwise skip the proxy for localhost
+        b = OpenAIBackend(BackendConfig("openai", f"http://{host}:{llm.port}/v1", timeout=5, retries=0))
+        assert b.describe(SegmentContext(0, 2, "hello there")) == "nods slightly"
+    assert proxy.requests == []
+    assert llm.requests == [("GET", "/v1/models"), ("POST", "/v1/chat/completions")]
+
+
+def test_a_remote_server_still_goes_through_the_proxy(monkeypatch):
+    """The user allowed a remote host: the environment's proxy may be how it is reached, so it is used.
+    (The proxy here answers for the unreachable host, so nothing leaves this machine.)"""
+    from core.scene.backends import BackendConfig, OpenAIBackend, SegmentContext
+
+    with _Recorder(_llm) as proxy:
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        b = OpenAIBackend(BackendConfig("openai", "http://llm.invalid:8080/v1", allow_remote=True, model="m",
+                                        timeout=5, retries=0))
+        assert b.describe(SegmentContext(0, 2, "hello")) == "nods slightly"
+    assert proxy.requests == [("POST", "http://llm.invalid:8080/v1/chat/completions")]
+
+
+def test_a_loopback_server_redirecting_elsewhere_is_not_followed(monkeypatch):
+    from core.scene.backends import BackendConfig, BackendUnavailable, OpenAIBackend, SegmentContext
+
+    with _Recorder(_llm) as elsewhere, \
+            _Recorder(lambda p: (302, {}, {"Location": f"http://127.0.0.2:{elsewhere.port}{p}"})) as llm:
+        b = OpenAIBackend(BackendConfig("openai", f"http://127.0.0.1:{llm.port}/v1", model="m", timeout=5,
+                                        retries=2))
+        with pytest.raises(BackendUnavailable, match=r"redirected the request to http://127\.0\.0\.2.*--url"):
+            b.describe(SegmentContext(0, 2, "hello"))
+    assert elsewhere.requests == [] and len(llm.requests) == 1

@@ -121,6 +121,23 @@ def is_loopback(host: str) -> bool:
         return False  # a name other than localhost: we do not resolve it to decide
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A loopback server's redirect is not followed: it could point the request off the machine."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None   # urllib then raises the 3xx as an HTTPError
+
+
+def url_opener(base: str) -> urllib.request.OpenerDirector:
+    """How requests to ``base`` are sent. A loopback server is reached directly: the proxies of the
+    environment (http_proxy, HTTPS_PROXY, ALL_PROXY...) are not consulted, whatever no_proxy says,
+    and redirects are not followed, so the script never leaves the machine. A remote server the
+    user allowed goes the environment's way (a proxy may be how it is reached)."""
+    if is_loopback(urllib.parse.urlparse(base).hostname or ""):
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+    return urllib.request.build_opener()
+
+
 class OpenAIBackend:
     name = "openai"
 
@@ -129,6 +146,7 @@ class OpenAIBackend:
         self.config = config
         self.cancel = cancel or CancelToken()
         self.model = config.model
+        self._opener = url_opener(self.base)
 
     def _request(self, method: str, path: str, body: dict | None, timeout: float, retries: int) -> dict:
         url = self.base + path
@@ -139,13 +157,18 @@ class OpenAIBackend:
             req = urllib.request.Request(url, data=data, method=method,
                                          headers={"Content-Type": "application/json", "Authorization": "Bearer local"})
             try:
-                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                with self._opener.open(req, timeout=timeout) as resp:
                     raw = resp.read(MAX_RESPONSE_BYTES + 1)
                 if len(raw) > MAX_RESPONSE_BYTES:
                     raise BackendUnavailable(f"the LLM server at {self.base} sent an oversized answer.")
                 return json.loads(raw.decode("utf-8"))
             except urllib.error.HTTPError as exc:
                 detail = exc.read(2000).decode("utf-8", "replace")
+                if 300 <= exc.code < 400:
+                    raise BackendUnavailable(f"the LLM server at {self.base} redirected the request to "
+                                             f"{exc.headers.get('Location', 'another address')} (HTTP {exc.code}); "
+                                             "redirects are not followed: pass the server's own address with "
+                                             "--url.") from None
                 if 400 <= exc.code < 500:
                     raise BackendUnavailable(f"the LLM server at {self.base} refused the request "
                                              f"(HTTP {exc.code}: {_short(detail)}).") from None
