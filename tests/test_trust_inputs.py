@@ -225,3 +225,52 @@ def test_a_loopback_server_redirecting_elsewhere_is_not_followed(monkeypatch):
         with pytest.raises(BackendUnavailable, match=r"redirected the request to http://127\.0\.0\.2.*--url"):
             b.describe(SegmentContext(0, 2, "hello"))
     assert elsewhere.requests == [] and len(llm.requests) == 1
+
+
+# -- a sideways or upside-down portrait: say which way to rotate it -------------------------------------
+def _turned(tmp_path, sample_image, k: int, exif_orientation: int | None = None):
+    import numpy as np
+    from PIL import Image
+
+    img = np.asarray(Image.open(sample_image).convert("RGB"))
+    path = tmp_path / f"turned{k}.jpg"
+    exif = Image.Exif()
+    if exif_orientation:
+        exif[0x0112] = exif_orientation
+    Image.fromarray(np.ascontiguousarray(np.rot90(img, k))).save(path, quality=95, exif=exif)
+    return path
+
+
+@pytest.mark.parametrize("k, words", [(1, "Rotate the photo 90 degrees clockwise"),
+                                      (3, "Rotate the photo 90 degrees counter-clockwise"),
+                                      (2, "Rotate the photo 180 degrees")])
+def test_turned_portrait_says_which_way_to_rotate_it(tmp_path, sample_image, k, words):
+    """np.rot90(k=1) turns the photo a quarter counter-clockwise: a clockwise turn puts it right."""
+    from core.face.rig import load_rig
+
+    path = _turned(tmp_path, sample_image, k)
+    with pytest.raises(UserInputError) as err:
+        load_rig(path)
+    assert words in str(err.value) and str(path) in str(err.value), str(err.value)
+
+
+def test_exif_orientation_is_honoured_before_looking_for_the_face(tmp_path, sample_image):
+    """The same sideways pixels tagged 'rotate 90 clockwise to display' (a phone photo) are upright."""
+    from core.face.rig import face_roll, load_rig
+
+    rig = load_rig(_turned(tmp_path, sample_image, 1, exif_orientation=6))
+    assert abs(face_roll(rig.landmarks)) < 15
+
+
+def test_turned_portrait_on_the_command_line(tmp_path, capsys, short_audio, sample_image):
+    path = _turned(tmp_path, sample_image, 2)
+    out = tmp_path / "o.mp4"
+    code, line = _run(capsys, "render", "--image", str(path), "--audio", str(short_audio), "-o", str(out))
+    assert code == 2 and "upside down" in line and "Rotate the photo 180 degrees" in line
+    assert not out.exists()
+
+
+def test_upright_portraits_are_not_told_to_rotate(sample_image):
+    from core.face.rig import face_roll, load_rig
+
+    assert abs(face_roll(load_rig(sample_image).landmarks)) < 15
