@@ -131,7 +131,7 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
     feats = clock.run("audio", analyse_audio, audio.samples, audio.sample_rate,
                       progress=progress, cancel=cancel)
     n = n_frames_for(audio.duration, req.fps)
-    warnings: list[str] = []
+    warnings: list[str] = list(getattr(rig, "notes", []))   # e.g. the portrait was scaled down
 
     # alignment (cached: forced alignment / ASR are the slow part)
     key = cache_key("alignment", audio_sha, req.script or "")

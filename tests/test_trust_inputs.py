@@ -274,3 +274,67 @@ def test_upright_portraits_are_not_told_to_rotate(sample_image):
     from core.face.rig import face_roll, load_rig
 
     assert abs(face_roll(load_rig(sample_image).landmarks)) < 15
+
+
+# -- large portraits are scaled down for the work, with a note -------------------------------------------
+# The limits are lowered so the 512x512 sample stands in for a 30-megapixel photo (or a close-up whose
+# face area is thousands of pixels across) without allocating one.
+def test_portrait_over_the_working_size_is_scaled_with_a_note(monkeypatch, sample_image):
+    import core.io.image as image
+    from core.face.rig import load_rig
+
+    monkeypatch.setattr(image, "WORK_MAX_PIXELS", 100_000)
+    rig = load_rig(sample_image)
+    assert rig.size == (316, 316) and rig.image.shape == (316, 316, 3)
+    assert 0 < rig.box.x0 < rig.box.x1 < 316 and 0 < rig.box.y0 < rig.box.y1 < 316   # points follow the image
+    assert len(rig.notes) == 1
+    note = rig.notes[0]
+    assert "portrait.png is 512x512" in note and "scaled to 316x316" in note and "at most 316x316" in note
+
+
+def test_portrait_whose_face_area_is_far_larger_than_needed_is_scaled(monkeypatch, sample_image):
+    import core.face.rig as rig_mod
+
+    full = rig_mod.load_rig(sample_image)
+    assert full.notes == [] and full.crop[2] > 400       # the sample as it is: no note
+    monkeypatch.setattr(rig_mod, "WORK_MAX_CROP", 300)
+    rig = rig_mod.load_rig(sample_image)
+    s = rig.size[0] / 512
+    assert rig.crop[2] <= 301 and 0.6 < s < 0.75
+    assert abs(rig.landmarks[1, 0] - full.landmarks[1, 0] * s) < 1.0            # the same face, scaled
+    assert "its face area is" in rig.notes[0] and f"scaled to {rig.size[0]}x{rig.size[1]}" in rig.notes[0]
+
+
+def test_large_jpeg_with_exif_orientation_is_scaled_upright(monkeypatch, tmp_path, sample_image):
+    """A sideways-stored phone JPEG (EXIF 6) decoded at a reduced scale keeps its upright shape."""
+    import numpy as np
+    from PIL import Image
+
+    import core.io.image as image
+
+    src = np.asarray(Image.open(sample_image).convert("RGB").resize((1536, 2048)))   # upright, portrait shape
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(np.ascontiguousarray(np.rot90(src, 1))).save(path, quality=95, exif=exif)
+    arr, original = image.load_portrait(path, max_pixels=500_000)
+    assert original == (1536, 2048) and arr.shape == (816, 612, 3)
+    ref = image.resize_rgb(image.load_image(path), 612, 816)
+    assert np.abs(arr.astype(int) - ref.astype(int)).mean() < 3     # the same picture, not a stretched one
+    assert image.load_image(path).shape == (2048, 1536, 3)          # load_image itself keeps the full size
+
+
+def test_render_prints_the_scaling_note_and_lists_it_in_json(monkeypatch, tmp_path, capsys, sample_image,
+                                                              short_audio):
+    import core.io.image as image
+
+    monkeypatch.setattr(image, "WORK_MAX_PIXELS", 100_000)
+    out = tmp_path / "o.mp4"
+    code = main(["render", "--image", str(sample_image), "--audio", str(short_audio), "--size", "128", "--json",
+                 "-o", str(out)])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    summary = json.loads(cap.out.strip().splitlines()[-1])
+    notes = [w for w in summary["warnings"] if "scaled to 316x316" in w]
+    assert len(notes) == 1 and f"note: {notes[0]}" in cap.err
+    assert (summary["width"], summary["height"]) == (316, 316)

@@ -55,6 +55,7 @@ class FaceRig:
     face_index: int = 0
     all_boxes: list[FaceBox] = field(default_factory=list)
     path: str = ""
+    notes: list[str] = field(default_factory=list)   # for the user: e.g. the portrait was scaled down
 
     @property
     def size(self) -> tuple[int, int]:
@@ -293,7 +294,47 @@ def extract_square(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray
     return np.ascontiguousarray(sub)
 
 
-def load_rig(path: str | Path, face: int | None = None) -> FaceRig:
-    from core.io.image import load_image
+# The face is rebuilt at the output's resolution over its whole work crop (2.2 face widths), so a
+# close-up from a large photo costs like a photo of crop-side squared pixels (a 5900 px crop: 35 MP)
+# even within WORK_MAX_PIXELS. Above this side the portrait is scaled down until the crop fits.
+WORK_MAX_CROP = 4096
 
-    return build_rig(load_image(path), face=face, path=path)
+
+def scale_rig(rig: FaceRig, width: int, height: int) -> FaceRig:
+    """The same rig on the portrait resized to (width, height): image, points, boxes and crop."""
+    from core.io.image import resize_rgb
+
+    h0, w0 = rig.image.shape[:2]
+    sx, sy = width / w0, height / h0
+    pts = rig.landmarks.copy()
+    pts[:, 0] *= sx
+    pts[:, 1] *= sy
+    pts[:, 2] *= sx                      # depth is scaled like x
+
+    def box(b: FaceBox) -> FaceBox:
+        return FaceBox(b.x0 * sx, b.y0 * sy, b.x1 * sx, b.y1 * sy)
+
+    return FaceRig(image=resize_rgb(rig.image, width, height), landmarks=pts.astype(np.float32), box=box(rig.box),
+                   crop=crop_for(pts), n_faces=rig.n_faces, face_index=rig.face_index,
+                   all_boxes=[box(b) for b in rig.all_boxes], path=rig.path, notes=list(rig.notes))
+
+
+def load_rig(path: str | Path, face: int | None = None) -> FaceRig:
+    """The portrait's rig at a working size: photos over WORK_MAX_PIXELS, or whose face crop is
+    wider than WORK_MAX_CROP, are scaled down, and ``notes`` says so (the CLI prints it, --json
+    and the studio list it with the render's warnings)."""
+    from core.io.image import WORK_MAX_PIXELS, fit_pixels, load_portrait, scaled_note
+
+    image, original = load_portrait(path)
+    rig = build_rig(image, face=face, path=path)
+    why = f"over {WORK_MAX_PIXELS / 1e6:.0f} megapixels renders slowly"
+    side = rig.crop[2]
+    if side > WORK_MAX_CROP:
+        w, h = rig.size
+        s = WORK_MAX_CROP / side
+        rig = scale_rig(rig, *fit_pixels(w, h, int(w * h * s * s)))
+        why = (f"its face area is {side * original[0] / w:.0f} pixels across; the face is rebuilt at that size "
+               f"every frame, and {WORK_MAX_CROP} is plenty")
+    if rig.size != original:
+        rig.notes.append(scaled_note(path, original, rig.size, why))
+    return rig
