@@ -69,7 +69,7 @@ class PreviewEngine(QThread):
         self.wait(5000)
 
     def run(self) -> None:
-        from core.render.mesh import MeshRenderer
+        from core.render.base import make_renderer
 
         while True:
             with self._cv:
@@ -86,7 +86,7 @@ class PreviewEngine(QThread):
                 if rig_dirty:
                     self.renderer = None
                     if rig is not None:
-                        r = MeshRenderer(size=PREVIEW_CROP, max_output=PREVIEW_MAX)
+                        r = make_renderer("mesh", size=PREVIEW_CROP, max_output=PREVIEW_MAX)
                         r.prepare(rig, PREVIEW_CROP)
                         self.renderer = r
                     continue
@@ -94,8 +94,9 @@ class PreviewEngine(QThread):
                     continue
                 i = int(np.clip(want, 0, motion.n_frames - 1))
                 t = time.perf_counter()
-                crop = self.renderer.render_crop(motion.weights[i], motion.head[i], motion.gaze[i])
-                img = to_qimage(self.renderer.composite(crop))
+                # one frame through the renderer protocol, as an export draws it
+                frame = next(self.renderer.frames(motion, None, start=i, stop=i + 1))
+                img = to_qimage(frame)
                 self.last_ms = (time.perf_counter() - t) * 1000
                 self.frame_ready.emit(i, img, self.last_ms)
             except Exception as exc:  # noqa: BLE001 - shown in the view, never a crash

@@ -84,6 +84,8 @@ def read_script(value: str | None) -> str | None:
 
 
 def configure_render(p: argparse.ArgumentParser) -> None:
+    from core.render.base import renderer_names
+
     p.add_argument("--image", type=Path, help="portrait (default: the embedded sample)")
     p.add_argument("--audio", type=Path, help="narration audio or video (default: the sample)")
     p.add_argument("--script", help="the narration's text, or @FILE")
@@ -94,7 +96,7 @@ def configure_render(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scene", action="append", default=[], metavar="'START-END: text'",
                    help="a scene description segment (repeatable)")
     p.add_argument("--scenes", type=Path, help="scene segments file (JSON)")
-    p.add_argument("--renderer", default="mesh", choices=["mesh", "diffusion"])
+    p.add_argument("--renderer", default="mesh", choices=renderer_names())
     p.add_argument("--avatar", help="diffusion avatar/model name (with --renderer diffusion)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="diffusion renderer: auto = a CUDA GPU; cpu only suits tiny avatars")
@@ -180,13 +182,13 @@ def run_render(args: argparse.Namespace) -> int:
     check_output(args.output, {**inputs, "--save-tracks": args.save_tracks})
     if args.save_tracks is not None:
         check_output(args.save_tracks, inputs, "--save-tracks", "tracks file", "tracks.json")
-    options: dict = {}
-    if args.renderer == "diffusion":
-        options = {"avatar": args.avatar, "device": args.device, "seed": args.seed}
-        for key, value in (("steps", args.sample_steps), ("sampler", args.sampler),
-                           ("emotion_scale", args.emotion_guidance), ("text_scale", args.text_guidance)):
-            if value is not None:
-                options[key] = value
+    # every renderer gets the device and seed; the rest only when given, and a
+    # setting the chosen renderer does not have is refused by make_renderer
+    options: dict = {"device": args.device, "seed": args.seed}
+    for key, value in (("avatar", args.avatar), ("steps", args.sample_steps), ("sampler", args.sampler),
+                       ("emotion_scale", args.emotion_guidance), ("text_scale", args.text_guidance)):
+        if value is not None:
+            options[key] = value
     req = RenderRequest(
         image=args.image, audio=args.audio, script=read_script(args.script), output=args.output,
         emotion=args.emotion, emotion_strength=args.emotion_strength,

@@ -229,11 +229,7 @@ def render_tracks(rig: FaceRig, tracks: Tracks, audio_path: str | Path, output: 
     """Stream the rendered frames into an MP4 with the narration muxed in."""
     clock = clock or StageClock()
     cancel = cancel or CancelToken()
-    opts = dict(renderer_options or {})
-    if renderer == "mesh":
-        opts.setdefault("size", size)
-        opts.setdefault("max_output", max_output)
-    r = make_renderer(renderer, **opts)
+    r = make_renderer(renderer, size=size, max_output=max_output, **(renderer_options or {}))
     clock.run("prepare", r.prepare, rig, size)
     w, h = r.frame_size
     cond = RenderConditioning(emotion=tracks.emotion, scenes=tracks.scenes, audio_path=str(audio_path))

@@ -172,8 +172,11 @@ def check_project_export(project: Project, output: str | Path | None = None, set
 
     where = project.path or None
     e = project.export
-    if not isinstance(e.renderer, str) or e.renderer not in ("mesh", "diffusion"):
-        raise UserInputError(f"export.renderer is {e.renderer!r}.", where, 'Set export.renderer to "mesh" or "diffusion".')
+    from core.render.base import RENDERERS
+
+    if not isinstance(e.renderer, str) or e.renderer not in RENDERERS:
+        raise UserInputError(f"export.renderer is {e.renderer!r}.", where,
+                             "Set export.renderer to " + " or ".join(f'"{n}"' for n in RENDERERS) + ".")
     if not isinstance(e.output, str):
         raise UserInputError(f"export.output is {e.output!r}, not a file name.", where,
                              'Set export.output to a file name, or "" for beside the project.')
@@ -493,21 +496,18 @@ def analyse_project(project: Project, *, cache_root: Path | None = None, use_cac
 def renderer_options(opts: ExportOptions, device: str = "auto") -> dict:
     """Options for core.render.base.make_renderer from the export settings.
 
-    The device is passed only when the diffusion renderer's constructor takes
-    one; the class is inspected, never built, so nothing heavy loads here.
+    The studio's device setting goes to a renderer that runs on more than
+    the CPU (the renderer table says which); the avatar to the renderer
+    that has one. Nothing heavy is imported here.
     """
-    if opts.renderer != "diffusion":
-        return {}
-    out: dict = {"avatar": opts.avatar}
-    try:
-        import inspect
+    from core.render.base import renderer_spec
 
-        from core.render.diffusion.renderer import DiffusionRenderer
-
-        if "device" in inspect.signature(DiffusionRenderer.__init__).parameters:
-            out["device"] = device
-    except (ImportError, AttributeError, TypeError, ValueError):
-        pass  # make_renderer reports the missing renderer in words
+    spec = renderer_spec(opts.renderer)
+    out: dict = {}
+    if "device" in spec.takes:
+        out["device"] = device
+    if "avatar" in spec.options:
+        out["avatar"] = opts.avatar
     return out
 
 

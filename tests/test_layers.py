@@ -53,13 +53,18 @@ COMMANDS_LAYER = next(i for i, names in enumerate(LAYERS) if "core.cli" in names
 
 
 def layer_of(module: str) -> int | None:
-    """The layer of a dotted module name (the most specific entry wins); None if unplaced."""
+    """The layer of a dotted module name (the most specific entry wins); None if unplaced.
+
+    The entry "core" is the package's own __init__ only: a new module directly
+    under core/ must be given its layer, not land in the lowest one.
+    """
     if module.startswith("core.") and module.rsplit(".", 1)[-1] == "commands":
         return COMMANDS_LAYER
     best, best_len = None, -1
     for i, names in enumerate(LAYERS):
         for name in names:
-            if (module == name or module.startswith(name + ".")) and len(name) > best_len:
+            covers = module == name or (name != "core" and module.startswith(name + "."))
+            if covers and len(name) > best_len:
                 best, best_len = i, len(name)
     return best
 
@@ -81,7 +86,7 @@ def imported_modules(source: str, module: str, is_package: bool, known: set[str]
     out: list[tuple[str, int]] = []
 
     def add(name: str, line: int) -> None:
-        if name.split(".")[0] in ROOTS:
+        if name.split(".")[0] in ROOTS and (name, line) not in out:
             out.append((name, line))
 
     for node in ast.walk(ast.parse(source)):
@@ -188,3 +193,11 @@ def test_the_check_sees_upward_imports(tmp_path, where, source, bad):
     upward, unplaced = upward_imports(tmp_path)
     assert not unplaced
     assert bool(upward) == bad, upward
+
+
+def test_a_new_module_directly_under_core_must_be_placed(tmp_path):
+    for mod in ("core/__init__.py", "core/tracks.py", "core/newthing.py", "app/__init__.py"):
+        (tmp_path / mod).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / mod).write_text("from core.tracks import MotionTrack\n" if "newthing" in mod else "")
+    upward, unplaced = upward_imports(tmp_path)
+    assert unplaced == ["core.newthing"] and not upward

@@ -261,7 +261,8 @@ class MeshRenderer:
 
     @property
     def frame_size(self) -> tuple[int, int]:
-        return self.out_w, self.out_h
+        """(width, height) of the output frames; (0, 0) before ``prepare``."""
+        return (self.out_w, self.out_h) if self._prepared else (0, 0)
 
     # -- per frame -----------------------------------------------------------
     def _expressed(self, weights: np.ndarray) -> np.ndarray:

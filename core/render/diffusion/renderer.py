@@ -46,7 +46,8 @@ class DiffusionRenderer:
 
     def __init__(self, avatar: str | None = None, device: str = "auto", steps: int | None = None,
                  sampler: str | None = None, emotion_scale: float | None = None, text_scale: float | None = None,
-                 batch: int | None = None, seed: int = 0, models_root: str | Path | None = None) -> None:
+                 batch: int | None = None, seed: int = 0, models_root: str | Path | None = None,
+                 size: int = 512, max_output: int = 0) -> None:
         if not avatar:
             raise UserInputError("the diffusion renderer needs a trained avatar.", None,
                                  "Pass --avatar NAME (train one with `synchrorama train-avatar`; "
@@ -70,20 +71,22 @@ class DiffusionRenderer:
         if batch is not None:
             s.batch = max(1, int(batch))
         self.seed = seed
+        self.size, self.max_output = size, max_output
         self._prepared = False
 
     def prepare(self, rig: FaceRig, size: int | None = None) -> None:
-        """Mesh renderer at the avatar's resolution (never below 64 px) and the reference latent.
+        """The mesh renderer at the face-crop size, and the reference latent.
 
-        ``size`` is ignored: the avatar generates crops at the resolution it was trained at.
+        The avatar generates crops at the resolution it was trained at; they
+        are scaled to ``size`` (the face-crop size, as for the mesh renderer)
+        and pasted into the portrait, whose long side ``max_output`` caps.
         """
         import cv2
 
         from core.render.mesh import MeshRenderer
 
-        res = self.pipe.config.resolution
-        self.work = max(64, res)
-        self.mesh = MeshRenderer(size=self.work)
+        self.work = int(size or self.size)
+        self.mesh = MeshRenderer(size=self.work, max_output=self.max_output)
         self.mesh.prepare(rig, self.work)
         self.ref_img = self._to_res(self.mesh.src)
         self.ref = self.pipe.encode(self.ref_img[None])
