@@ -21,18 +21,14 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from core.emotion.control import MAX_STRENGTH
-from core.motion.a2m import BLINK_RATE_RANGE, HEAD_MOTION_RANGE
 from core.project import ExportOptions, render_project
-from core.tracks import EMOTIONS
 
 from app.errors import message_for
 from app.workers import Runner, Task, while_alive
 
 
-SEED_MAX = 2**31 - 1     # QSpinBox holds a C int; numpy seeds must be >= 0
 # project fields this panel shows: an undo/redo of any of them refreshes the widgets
-PROJECT_KEYS = ("export", "head_motion", "blink_rate", "seed", "emotion", "emotion_strength")
+PROJECT_KEYS = ("export",)
 
 
 def avatars() -> list[str]:
@@ -152,51 +148,12 @@ class ExportPanel(QWidget):
         out_row = QHBoxLayout()
         out_row.addWidget(self.output, 1)
         out_row.addWidget(browse)
-        # motion settings belong to the project (they change the preview too), not to one export
-        self.head_motion = QDoubleSpinBox()
-        self.head_motion.setRange(*HEAD_MOTION_RANGE)
-        self.head_motion.setSingleStep(0.1)
-        self.head_motion.setDecimals(2)
-        self.head_motion.setToolTip("Head motion from the voice: 0 = still, 1 = natural (a real speaker's "
-                                    "spread), 2 = lively")
-        self.blink_rate = QDoubleSpinBox()
-        self.blink_rate.setRange(*BLINK_RATE_RANGE)
-        self.blink_rate.setSingleStep(1.0)
-        self.blink_rate.setDecimals(1)
-        self.blink_rate.setSuffix(" / min")
-        self.blink_rate.setToolTip("Blinks per minute (real speakers blink 10-25; 0 = never)")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, SEED_MAX)
-        self.seed.setToolTip("Another number gives other head moves and blink times for the same voice "
-                             "(the same number always gives the same motion)")
-        # emotion settings: the project's emotion / emotion_strength fields, the CLI's --emotion /
-        # --emotion-strength; core.project.user_emotion applies them after the curves
-        self.emotion = QComboBox()
-        self.emotion.addItem("auto (from the voice and words)", "auto")
-        for name in EMOTIONS:
-            self.emotion.addItem(name, name)
-        self.emotion.setToolTip("Auto follows the analysis; a class forces that emotion for the whole clip "
-                                "(curve keys still apply on top)")
-        self.emotion_strength = QDoubleSpinBox()
-        self.emotion_strength.setRange(0.0, MAX_STRENGTH)
-        self.emotion_strength.setSingleStep(0.1)
-        self.emotion_strength.setDecimals(2)
-        self.emotion_strength.setToolTip("How strongly the emotion shows: 0 = neutral face, 1 = as analysed, "
-                                         "up to 3 = exaggerated")
-        for combo in (self.emotion, self.renderer, self.avatar):
+        for combo in (self.renderer, self.avatar):
             # long entries elide instead of widening the panel past a narrow dock
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(10)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow(QLabel("<b>Emotion</b> (preview and export)"))
-        form.addRow("Emotion", self.emotion)
-        form.addRow("Strength", self.emotion_strength)
-        motion_title = QLabel("<b>Motion</b> (preview and export)")
-        form.addRow(motion_title)
-        form.addRow("Head motion", self.head_motion)
-        form.addRow("Blink rate", self.blink_rate)
-        form.addRow("Motion seed", self.seed)
         form.addRow(QLabel("<b>Video</b>"))
         form.addRow("Renderer", self.renderer)
         form.addRow("Avatar", self.avatar)
@@ -240,15 +197,6 @@ class ExportPanel(QWidget):
         self.renderer.currentIndexChanged.connect(self._edited)
         self.avatar.currentIndexChanged.connect(self._edited)
         self.output.editingFinished.connect(self._edited)
-        self.head_motion.valueChanged.connect(
-            lambda v: self.session.edit("head_motion", float(v), "Head motion", merge=1002))
-        self.blink_rate.valueChanged.connect(
-            lambda v: self.session.edit("blink_rate", float(v), "Blink rate", merge=1003))
-        self.seed.valueChanged.connect(lambda v: self.session.edit("seed", int(v), "Motion seed", merge=1004))
-        self.emotion_strength.valueChanged.connect(
-            lambda v: self.session.edit("emotion_strength", float(v), "Emotion strength", merge=1005))
-        self.emotion.currentIndexChanged.connect(
-            lambda _i: self.session.edit("emotion", self.emotion.currentData(), "Forced emotion"))
         session.changed.connect(lambda k: self.sync() if k in PROJECT_KEYS else None)
         session.project_loaded.connect(self.sync)
         session.analysis_ready.connect(self._enable)
@@ -293,16 +241,9 @@ class ExportPanel(QWidget):
 
     def sync(self) -> None:
         o = self.session.project.export
-        p = self.session.project
-        widgets = (self.size, self.max_output, self.fps, self.crf, self.renderer, self.avatar, self.output,
-                   self.head_motion, self.blink_rate, self.seed, self.emotion, self.emotion_strength)
+        widgets = (self.size, self.max_output, self.fps, self.crf, self.renderer, self.avatar, self.output)
         for w in widgets:
             w.blockSignals(True)
-        self.head_motion.setValue(p.head_motion)
-        self.blink_rate.setValue(p.blink_rate)
-        self.seed.setValue(min(max(int(p.seed), 0), SEED_MAX))
-        self.emotion.setCurrentIndex(max(0, self.emotion.findData(p.emotion)))
-        self.emotion_strength.setValue(p.emotion_strength)
         self.size.setValue(o.size)
         self.max_output.setValue(o.max_output)
         self.fps.setValue(o.fps)

@@ -2,7 +2,13 @@
 
 A new portrait is checked on a worker thread (core.face.rig.load_rig) before
 it enters the project, so a photo without a usable face is refused with
-core's message and the project keeps its old portrait.
+core's message and the project keeps its old portrait. A new narration is
+read on a worker too, and the edits timed to the old one are stretched or
+cleared as the user answers (app/narration.py).
+
+When the analysis recognised the words (no script, or one that does not
+match the narration), the script box shows the recognised words so they can
+be corrected and applied, and a note says why the typed script was not used.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
-    QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
+    QSizePolicy, QVBoxLayout, QWidget,
 )
 
 from app.errors import show_error
+from app.narration import NarrationChanger
 from app.preview import to_qimage
 from app.workers import Task, while_alive
 
@@ -103,7 +110,10 @@ class MediaPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.runner = runner
-        self.checking: Task | None = None
+        self.portrait_check: Task | None = None
+        self.narration = NarrationChanger(session, runner, self)
+        self.recognised = ""          # words the analysis recognised, shown when there is no usable script
+        self.script_box: QMessageBox | None = None
         self.view = PortraitView()
         self.view.face_clicked.connect(self.pick_face)
         self.face = QComboBox()
@@ -128,6 +138,11 @@ class MediaPanel(QWidget):
         self.btn_script.setToolTip("Use this text for alignment and text emotion (re-analyses)")
         self.btn_script.setEnabled(False)
         self.btn_script.clicked.connect(self.apply_script)
+        self.script_title = QLabel("Script")
+        self.script_note = QLabel("")
+        self.script_note.setObjectName("scriptNote")
+        self.script_note.setWordWrap(True)
+        self.script_note.setVisible(False)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setVisible(False)
@@ -145,8 +160,9 @@ class MediaPanel(QWidget):
         lay.addWidget(self.busy)
         lay.addLayout(arow)
         lay.addWidget(self.audio_label)
-        lay.addWidget(QLabel("Script"))
+        lay.addWidget(self.script_title)
         lay.addWidget(self.script, 2)
+        lay.addWidget(self.script_note)
         lay.addWidget(self.btn_script)
         session.analysis_ready.connect(self._on_analysis)
         session.analysis_cleared.connect(self._on_cleared)
@@ -155,24 +171,36 @@ class MediaPanel(QWidget):
         session.project_loaded.connect(self._sync_all)
         self._sync_all()
 
+    @property
+    def checking(self) -> bool:
+        """A portrait or narration is being read before it enters the project."""
+        return self.portrait_check is not None or self.narration.checking is not None
+
     # -- sync from the project -------------------------------------------------
     def _sync_all(self) -> None:
         p = self.session.project
-        self.script.blockSignals(True)
-        self.script.setPlainText(p.script)
-        self.script.blockSignals(False)
+        self.recognised = ""
+        self._show_script(p.script)
+        self.script_title.setText("Script")
+        self.script_note.setVisible(False)
         self.btn_script.setEnabled(False)
         self.audio_label.setText(Path(p.narration).name if p.narration else "No narration")
         if not self.session.analysis:
             self.view.set_rig(None)
             self.face.clear()
 
+    def _show_script(self, text: str) -> None:
+        if self.script.toPlainText() != text:
+            self.script.blockSignals(True)
+            self.script.setPlainText(text)
+            self.script.blockSignals(False)
+
     def _on_changed(self, key: str) -> None:
         if key == "script":
-            if self.script.toPlainText() != self.session.project.script:
-                self.script.blockSignals(True)
-                self.script.setPlainText(self.session.project.script)
-                self.script.blockSignals(False)
+            self.recognised = ""
+            self._show_script(self.session.project.script)
+            self.script_title.setText("Script")
+            self.script_note.setVisible(False)
             self.btn_script.setEnabled(False)
         elif key == "narration":
             self._sync_all()
@@ -187,8 +215,29 @@ class MediaPanel(QWidget):
         self.face.setCurrentIndex(an.rig.face_index)
         self.face.setEnabled(len(boxes) > 1)
         a = an.audio
+        al = an.tracks.alignment
         self.audio_label.setText(f"{Path(self.session.project.narration).name}: {a.duration:.1f} s, "
-                                 f"{an.tracks.alignment.source} timing, {len(an.tracks.alignment.words)} words")
+                                 f"{al.source} timing, {len(al.words)} words")
+        self._show_recognised(al)
+
+    def _show_recognised(self, al) -> None:
+        """Recognised words in the box (to correct and apply) and why a typed script was not used."""
+        script = self.session.project.script.strip()
+        why = [w for w in al.warnings if "script" in w and "not" in w]
+        self.recognised = ""
+        if al.source == "asr" and al.script and not script:
+            self.recognised = al.script
+            self._show_script(al.script)
+            self.script_title.setText("Script (recognised from the audio: correct it and Apply)")
+        else:
+            self.script_title.setText("Script")
+        if script and al.source != "forced":
+            self.script_note.setText("This script was not used: " + (why[0] if why else
+                                     f"the words come from {al.source} timing."))
+            self.script_note.setVisible(True)
+        else:
+            self.script_note.setVisible(False)
+        self._script_edited()
 
     def _on_cleared(self) -> None:
         p = self.session.project
@@ -206,7 +255,7 @@ class MediaPanel(QWidget):
         """Check for a face off the GUI thread; only a usable portrait enters the project."""
         self.busy.setVisible(True)
         task = Task(check_portrait, str(path), name="portrait")
-        self.checking = task
+        self.portrait_check = task
 
         def ok(rig, path=str(path)):
             self.session.edit("portrait", path, "Set portrait")
@@ -215,7 +264,7 @@ class MediaPanel(QWidget):
 
         def done():
             self.busy.setVisible(False)
-            self.checking = None
+            self.portrait_check = None
 
         task.signals.done.connect(while_alive(self, ok))
         task.signals.failed.connect(while_alive(self, lambda e: show_error(self.window(), e, "Portrait")))
@@ -228,8 +277,12 @@ class MediaPanel(QWidget):
         if path:
             self.load_narration(path)
 
-    def load_narration(self, path: str) -> None:
-        self.session.edit("narration", str(path), "Set narration")
+    def load_narration(self, path: str) -> Task:
+        """Read the file on a worker; then replace the narration, asking about old edits (app/narration.py)."""
+        self.busy.setVisible(True)
+        task = self.narration.request(path)
+        task.signals.finished.connect(while_alive(self, lambda: self.busy.setVisible(self.checking)))
+        return task
 
     def pick_face(self, index: int) -> None:
         an = self.session.analysis
@@ -238,10 +291,30 @@ class MediaPanel(QWidget):
         self.session.edit("face", int(index), f"Pick face {index + 1}")
 
     def _script_edited(self) -> None:
-        self.btn_script.setEnabled(self.script.toPlainText() != self.session.project.script)
+        text = self.script.toPlainText()
+        self.btn_script.setEnabled(text != self.session.project.script and text != self.recognised)
 
-    def apply_script(self) -> None:
-        self.session.edit("script", self.script.toPlainText(), "Edit script")
+    def apply_script(self) -> QMessageBox | None:
+        """Use the box's text; word edits belong to the old words, so ask before dropping them."""
+        text = self.script.toPlainText()
+        if self.session.project.alignment is None:
+            self.session.edit("script", text, "Edit script")
+            return None
+        box = QMessageBox(QMessageBox.Icon.Question, "Apply script",
+                          "You edited word timings or words. A new script is aligned afresh, so those edits "
+                          "will be replaced by the new alignment (Undo brings them back).",
+                          QMessageBox.StandardButton.Apply | QMessageBox.StandardButton.Cancel, self.window())
+        box.setObjectName("scriptQuestion")
+
+        def answered(_r, b=box, text=text):
+            self.script_box = None
+            if b.standardButton(b.clickedButton()) == QMessageBox.StandardButton.Apply:
+                self.session.edit_many({"script": text, "alignment": None}, "Edit script")
+
+        box.finished.connect(answered)
+        self.script_box = box
+        box.open()
+        return box
 
     def check_microphone(self) -> bool:
         """Enable Record only with PortAudio and an input device; otherwise say why."""

@@ -33,7 +33,7 @@ log = logging.getLogger("synchrorama.app")
 
 ANALYSIS_KEYS = {"portrait", "narration", "script", "face"}
 MOTION_KEYS = {"curves", "emotion", "emotion_strength", "scenes", "alignment", "seed", "head_motion",
-               "blink_rate"}
+               "blink_rate", "expressiveness", "mouth_keys"}
 
 
 @dataclass
@@ -84,6 +84,20 @@ class SetCommand(QUndoCommand):
             self.new = other.new
             return True
         return False
+
+
+class MultiSetCommand(QUndoCommand):
+    """Set several project fields as one step (a new narration and what was timed to the old one)."""
+
+    def __init__(self, session: "Session", old: dict, new: dict, text: str):
+        super().__init__(text)
+        self.session, self.old, self.new = session, old, new
+
+    def redo(self) -> None:
+        self.session._apply_many(copy.deepcopy(self.new))
+
+    def undo(self) -> None:
+        self.session._apply_many(copy.deepcopy(self.old))
 
 
 class Session(QObject):
@@ -190,6 +204,24 @@ class Session(QObject):
         if old == new:
             return
         self.undo.push(SetCommand(self, key, copy.deepcopy(old), copy.deepcopy(new), text, merge))
+
+    def edit_many(self, changes: dict[str, Any], text: str) -> None:
+        """Several fields in one undo step; analysis or motion runs once for all of them."""
+        changes = {k: v for k, v in changes.items() if getattr(self.project, k) != v}
+        if not changes:
+            return
+        old = {k: copy.deepcopy(getattr(self.project, k)) for k in changes}
+        self.undo.push(MultiSetCommand(self, old, copy.deepcopy(changes), text))
+
+    def _apply_many(self, values: dict[str, Any]) -> None:
+        for k, v in values.items():
+            setattr(self.project, k, v)
+        for k in values:
+            self.changed.emit(k)
+        if ANALYSIS_KEYS & set(values):
+            self.start_analysis()
+        elif MOTION_KEYS & set(values):
+            self.rebuild_motion()
 
     def _apply(self, key: str, value: Any) -> None:
         setattr(self.project, key, value)

@@ -1,9 +1,15 @@
-"""The timeline: waveform, words, phones, scene segments and an emotion lane.
+"""The timeline: waveform, words, phones, mouth shapes, scene segments and an emotion lane.
 
 Zoom with Ctrl+wheel (or the +/- keys), scroll with the wheel or the bar
 below, click or drag in the ruler/waveform to move the playhead (scrubbing
-plays a short grain of audio). Word boundaries and scene segment edges can
-be dragged; the change becomes one undoable edit when the mouse is released.
+plays a short grain of audio). Word boundaries, mouth-key edges and scene
+segment edges can be dragged; the change becomes one undoable edit when the
+mouse is released. A word's phones follow its edges (core.speech.edit), so
+a drag changes the mouth. Double-click a word to retype it (its phones are
+derived again). The mouth lane shows the automatic mouth shapes; click one
+and right-click (or use the keys listed in Help) to swap its shape, change
+its strength or silence it: that makes a mouth key, which overrides the
+automatic lip-sync there (core.mouth_keys).
 """
 
 from __future__ import annotations
@@ -12,18 +18,36 @@ import copy
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import QLabel, QScrollBar, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
-from core.tracks import EMOTIONS
+from core.mouth_keys import SHAPES, automatic_spans
+from core.speech.edit import move_word_edge, retext_word
+from core.tracks import EMOTIONS, MouthKey
+
+from app.workers import Runner, Task, while_alive
 
 EMOTION_COLORS = {
     "neutral": QColor(150, 150, 150), "happy": QColor(250, 200, 60), "sad": QColor(80, 130, 230),
     "angry": QColor(230, 70, 60), "surprised": QColor(240, 140, 40), "fearful": QColor(150, 90, 200),
     "disgusted": QColor(90, 170, 80), "contempt": QColor(170, 120, 90),
 }
-LANES = (("ruler", 20), ("wave", 60), ("words", 24), ("phones", 18), ("scenes", 28), ("emotion", 20))
+LANES = (("ruler", 18), ("wave", 50), ("words", 24), ("phones", 18), ("mouth", 20), ("scenes", 26),
+         ("emotion", 20))
 GRAB_PX = 5
+STRENGTHS = (0.0, 0.5, 1.0, 1.5, 2.0)     # the mouth menu's strength choices
+
+
+def mouth_label(shape: str, strength: float) -> str:
+    """How a mouth key is named in the lane: 'O', 'O 150%', 'auto 50%', 'rest'."""
+    if shape == "rest":
+        return "rest"
+    return shape if strength == 1.0 else f"{shape} {strength:.0%}"
+
+
+def retext_job(alignment, index: int, text: str, *, progress, cancel):
+    """Worker: the word's phones read again (the pronunciation dictionary loads on first use)."""
+    return retext_word(alignment, index, text)
 
 
 def place_labels(centres: list[float], widths: list[float], gap: float = 3.0) -> list[tuple[int, float]]:
@@ -51,6 +75,7 @@ def emotion_legend_html(classes=EMOTIONS) -> str:
 
 class TimelineCanvas(QWidget):
     scene_selected = Signal(int)
+    note = Signal(str)             # a line for the status bar
 
     def __init__(self, session, transport, view, parent=None):
         super().__init__(parent)
@@ -59,10 +84,18 @@ class TimelineCanvas(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.selected_scene = -1
+        self.selected_mouth: tuple[float, float] | None = None   # span picked in the mouth lane
         self._drag = None          # (kind, index, edge) while dragging an edge
+        self._drag_base = None     # the alignment as it was when a word drag started
         self._scrubbing = False
         self._draft_words = None
         self._draft_scenes = None
+        self._draft_mouth = None
+        self.menu: QMenu | None = None        # the mouth lane's context menu while it is open
+        self.word_editor: QLineEdit | None = None
+        self._editing_word = -1
+        self.runner = Runner(1, self)         # re-deriving a retyped word's phones
+        self.retext_task: Task | None = None
         self.phone_labels: list[tuple[str, float, float]] = []   # (label, left, right) last painted
         y = 0
         self.lane = {}
@@ -87,6 +120,13 @@ class TimelineCanvas(QWidget):
 
     def scenes(self):
         return self._draft_scenes if self._draft_scenes is not None else self.session.project.scenes
+
+    def mouth_keys(self) -> list[MouthKey]:
+        return self._draft_mouth if self._draft_mouth is not None else self.session.project.mouth_keys
+
+    def duration(self) -> float:
+        an = self.session.analysis
+        return an.tracks.duration if an is not None else (self.view.duration or 1e9)
 
     def lane_at(self, y: float) -> str:
         for name, (y0, h) in self.lane.items():
@@ -117,6 +157,7 @@ class TimelineCanvas(QWidget):
         else:
             self._paint_wave(p, an.pyramid, t0, t1, W)
             self._paint_words(p, t0, t1)
+            self._paint_mouth(p, t0, t1)
             self._paint_emotion(p, W)
         self._paint_scenes(p, t0, t1)
         p.setPen(QColor(120, 120, 130))
@@ -196,6 +237,39 @@ class TimelineCanvas(QWidget):
             p.drawText(QRectF(left, yp, widths[i] + 1, hp), Qt.AlignmentFlag.AlignVCenter, phones[i].label)
         self.phone_labels = [(phones[i].label, left, left + widths[i]) for i, left in placed]
 
+    def _paint_mouth(self, p: QPainter, t0: float, t1: float) -> None:
+        """The automatic mouth shapes (dim) under the user's mouth keys (bright, outlined)."""
+        a = self.words()
+        y0, h = self.lane["mouth"]
+        fm = QFontMetricsF(p.font())
+        if a is not None and a.phones:
+            spans = [sp for sp in automatic_spans(a.phones) if sp[1] >= t0 and sp[0] <= t1 and sp[2] != "rest"]
+            for s0, s1, _shape in spans:
+                x0, x1 = self.view.x_of(s0), self.view.x_of(s1)
+                p.fillRect(QRectF(x0, y0 + 3, max(x1 - x0 - 1, 1), h - 6), QColor(60, 80, 75))
+            centres = [self.view.x_of((sp[0] + sp[1]) / 2) for sp in spans]
+            widths = [fm.horizontalAdvance(sp[2]) for sp in spans]
+            p.setPen(QColor(170, 200, 190))
+            for i, left in place_labels(centres, widths):
+                p.drawText(QRectF(left, y0, widths[i] + 1, h), Qt.AlignmentFlag.AlignVCenter, spans[i][2])
+        for k in self.mouth_keys():
+            if k.end < t0 or k.start > t1:
+                continue
+            x0, x1 = self.view.x_of(k.start), self.view.x_of(k.end)
+            r = QRectF(x0, y0 + 2, max(x1 - x0, 2), h - 4)
+            p.fillRect(r, QColor(150, 70, 120) if k.shape != "rest" else QColor(90, 60, 80))
+            p.setPen(QPen(QColor(255, 170, 220), 1))
+            p.drawRect(r)
+            text = fm.elidedText(mouth_label(k.shape, k.strength), Qt.TextElideMode.ElideRight, r.width() - 3)
+            if text and text != "\u2026":
+                p.setPen(QColor(255, 235, 245))
+                p.drawText(r.adjusted(2, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, text)
+        if self.selected_mouth is not None:
+            s0, s1 = self.selected_mouth
+            p.setPen(QPen(QColor(255, 255, 255), 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(QRectF(self.view.x_of(s0), y0 + 1, max(self.view.x_of(s1) - self.view.x_of(s0), 2), h - 2))
+
     def _paint_scenes(self, p: QPainter, t0: float, t1: float) -> None:
         y0, h = self.lane["scenes"]
         for i, s in enumerate(self.scenes()):
@@ -251,6 +325,31 @@ class TimelineCanvas(QWidget):
                 for edge, t in (("start", s.start), ("end", s.end)):
                     if abs(self.view.x_of(t) - x) <= GRAB_PX:
                         return ("scene", i, edge)
+        if lane == "mouth":
+            for i, k in enumerate(self.mouth_keys()):
+                for edge, t in (("start", k.start), ("end", k.end)):
+                    if abs(self.view.x_of(t) - x) <= GRAB_PX:
+                        return ("mouth", i, edge)
+        return None
+
+    def word_at(self, x: float) -> int:
+        a, t = self.words(), self.view.t_of(x)
+        if a is None:
+            return -1
+        return next((i for i, w in enumerate(a.words) if w.start <= t < w.end), -1)
+
+    def mouth_span_at(self, x: float) -> tuple[float, float, int] | None:
+        """(start, end, key index or -1) under x in the mouth lane: a key, else an automatic shape."""
+        t = self.view.t_of(x)
+        for i, k in enumerate(self.mouth_keys()):
+            if k.start <= t < k.end:
+                return k.start, k.end, i
+        a = self.words()
+        if a is None:
+            return None
+        for s0, s1, _shape in automatic_spans(a.phones):
+            if s0 <= t < s1:
+                return s0, s1, -1
         return None
 
     def scene_at(self, x: float) -> int:
@@ -269,9 +368,15 @@ class TimelineCanvas(QWidget):
         if hit is not None:
             self._drag = hit
             if hit[0] == "word":
-                self._draft_words = copy.deepcopy(self.words())
+                self._drag_base = copy.deepcopy(self.words())
+                self._draft_words = copy.deepcopy(self._drag_base)
+            elif hit[0] == "mouth":
+                self._draft_mouth = copy.deepcopy(self.mouth_keys())
             else:
                 self._draft_scenes = copy.deepcopy(self.scenes())
+            return
+        if self.lane_at(y) == "mouth":
+            self.select_mouth(x)
             return
         if self.lane_at(y) == "scenes":
             self.selected_scene = self.scene_at(x)
@@ -304,6 +409,17 @@ class TimelineCanvas(QWidget):
                 if it.start <= t < it.end:
                     return f"{getattr(it, 'text', None) or it.label}  {it.start:.2f}-{it.end:.2f} s"
             return ""
+        if lane == "mouth":
+            hit = self.mouth_span_at(x)
+            if hit is None:
+                return ""
+            s0, s1, i = hit
+            if i >= 0:
+                k = self.mouth_keys()[i]
+                return (f"mouth key: {mouth_label(k.shape, k.strength)} ({SHAPES[k.shape][0]})  {s0:.2f}-{s1:.2f} s"
+                        "\nright-click to change; Delete goes back to automatic")
+            shape = next(sp[2] for sp in automatic_spans(a.phones) if sp[0] == s0)
+            return f"automatic: {shape} ({SHAPES[shape][0]})  {s0:.2f}-{s1:.2f} s\nright-click to change it"
         tr = self.session.tracks
         if lane == "emotion" and tr is not None and 0 <= t <= tr.duration:
             e = tr.emotion
@@ -315,7 +431,11 @@ class TimelineCanvas(QWidget):
 
     def _move_edge(self, t: float) -> None:
         kind, i, edge = self._drag
-        items = self._draft_words.words if kind == "word" else self._draft_scenes
+        if kind == "word":
+            # the word's phones follow its edge, so the mouth (and the preview) follows the drag
+            self._draft_words = move_word_edge(self._drag_base, i, edge, t, self.duration())
+            return
+        items = self._draft_mouth if kind == "mouth" else self._draft_scenes
         item = items[i]
         prev_end = items[i - 1].end if i > 0 else 0.0
         next_start = items[i + 1].start if i + 1 < len(items) else self.view.duration or 1e9
@@ -329,14 +449,181 @@ class TimelineCanvas(QWidget):
         if self._drag is not None:
             kind = self._drag[0]
             if kind == "word":
-                draft, self._draft_words = self._draft_words, None
+                draft, self._draft_words, self._drag_base = self._draft_words, None, None
                 self.session.edit("alignment", draft, "Move word timing")
+            elif kind == "mouth":
+                draft, self._draft_mouth = self._draft_mouth, None
+                self.session.edit("mouth_keys", draft, "Move mouth key edge")
+                i = self._drag[1]
+                self.selected_mouth = (draft[i].start, draft[i].end) if i < len(draft) else None
             else:
                 draft, self._draft_scenes = self._draft_scenes, None
                 self.session.edit("scenes", draft, "Move scene edge")
             self._drag = None
             self.update()
         self._scrubbing = False
+
+    # -- mouth keys ---------------------------------------------------------------
+    def select_mouth(self, x: float) -> tuple[float, float, int] | None:
+        hit = self.mouth_span_at(x)
+        self.selected_mouth = None if hit is None else (hit[0], hit[1])
+        self.update()
+        return hit
+
+    def set_mouth(self, span: tuple[float, float], shape: str | None = None, strength: float | None = None) -> None:
+        """Make (or change) the mouth key over ``span``: a new shape and/or strength; one undo step."""
+        keys = copy.deepcopy(self.session.project.mouth_keys)
+        s0, s1 = span
+        i = next((j for j, k in enumerate(keys) if abs(k.start - s0) < 1e-6 and abs(k.end - s1) < 1e-6), -1)
+        if i < 0:
+            # a new key replaces any key it overlaps
+            keys = [k for k in keys if k.end <= s0 or k.start >= s1]
+            keys.append(MouthKey(round(s0, 4), round(s1, 4), shape or "auto", 1.0 if strength is None else strength))
+            keys.sort(key=lambda k: k.start)
+        else:
+            if shape is not None:
+                keys[i].shape = shape
+            if strength is not None:
+                keys[i].strength = strength
+        k = next(k for k in keys if abs(k.start - s0) < 1e-6)
+        what = "Silence mouth" if k.shape == "rest" else f"Mouth {mouth_label(k.shape, k.strength)}"
+        self.session.edit("mouth_keys", keys, what)
+        self.selected_mouth = (k.start, k.end)
+        self.update()
+
+    def clear_mouth(self, span: tuple[float, float]) -> None:
+        """Back to the automatic mouth over ``span`` (its key is removed)."""
+        keys = [k for k in self.session.project.mouth_keys
+                if not (abs(k.start - span[0]) < 1e-6 and abs(k.end - span[1]) < 1e-6)]
+        if len(keys) != len(self.session.project.mouth_keys):
+            self.session.edit("mouth_keys", copy.deepcopy(keys), "Automatic mouth")
+        self.update()
+
+    def mouth_menu(self, x: float) -> QMenu | None:
+        """Shape / strength / silence / automatic for the mouth span under x (shown without blocking)."""
+        hit = self.select_mouth(x)
+        if hit is None:
+            return None
+        s0, s1, i = hit
+        key = self.mouth_keys()[i] if i >= 0 else None
+        span = (s0, s1)
+        menu = QMenu(self)
+        menu.setObjectName("mouthMenu")
+        menu.addSection(f"Mouth {s0:.2f}-{s1:.2f} s")
+        shapes = menu.addMenu("Shape")
+        group = QActionGroup(menu)
+        for name, (words, _ph) in SHAPES.items():
+            if name == "rest":
+                continue
+            a = QAction(f"{name}: {words}", menu)
+            a.setObjectName(f"shape:{name}")
+            a.setCheckable(True)
+            a.setChecked(key is not None and key.shape == name)
+            a.triggered.connect(lambda _c=False, n=name: self.set_mouth(span, shape=n))
+            group.addAction(a)
+            shapes.addAction(a)
+        strengths = menu.addMenu("Strength")
+        for v in STRENGTHS:
+            a = strengths.addAction(f"{v:.0%}")
+            a.setObjectName(f"strength:{v:g}")
+            a.setCheckable(True)
+            a.setChecked(key is not None and key.strength == v)
+            a.triggered.connect(lambda _c=False, v=v: self.set_mouth(span, strength=v))
+        a = menu.addAction("Silence (mouth at rest)")
+        a.setObjectName("silence")
+        a.triggered.connect(lambda: self.set_mouth(span, shape="rest"))
+        a = menu.addAction("Back to automatic")
+        a.setObjectName("automatic")
+        a.setEnabled(key is not None)
+        a.triggered.connect(lambda: self.clear_mouth(span))
+        self.menu = menu
+        return menu
+
+    def contextMenuEvent(self, ev) -> None:
+        if self.lane_at(ev.pos().y()) == "mouth":
+            menu = self.mouth_menu(ev.pos().x())
+            if menu is not None:
+                menu.popup(ev.globalPos())
+                ev.accept()
+                return
+        ev.ignore()
+
+    def keyPressEvent(self, ev) -> None:
+        if self.selected_mouth is not None and ev.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.clear_mouth(self.selected_mouth)
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
+    # -- word text ----------------------------------------------------------------
+    def mouseDoubleClickEvent(self, ev) -> None:
+        x, y = ev.position().x(), ev.position().y()
+        if self.lane_at(y) == "words" and self.edit_word(self.word_at(x)):
+            ev.accept()
+            return
+        super().mouseDoubleClickEvent(ev)
+
+    def edit_word(self, i: int) -> QLineEdit | None:
+        """Retype word ``i`` in place: Enter applies (its phones are derived again), Esc cancels."""
+        a = self.words()
+        if a is None or not 0 <= i < len(a.words) or self.retext_task is not None:
+            return None
+        w = a.words[i]
+        x0, x1 = self.view.x_of(w.start), self.view.x_of(w.end)
+        y0, h = self.lane["words"]
+        ed = self.word_editor
+        if ed is None:
+            ed = QLineEdit(self)
+            ed.setObjectName("wordEditor")
+            ed.setToolTip("Enter: use this word (its phones are read again); Esc: leave it")
+            ed.returnPressed.connect(self._word_entered)
+            ed.installEventFilter(self)
+        ed.setText(w.text)
+        ed.selectAll()
+        ed.setGeometry(int(x0), y0, int(max(x1 - x0, 90)), h)
+        self.word_editor, self._editing_word = ed, i
+        ed.show()
+        ed.setFocus()
+        return ed
+
+    def eventFilter(self, obj, ev) -> bool:
+        from PySide6.QtCore import QEvent
+
+        if obj is self.word_editor and ev.type() == QEvent.Type.KeyPress and ev.key() == Qt.Key.Key_Escape:
+            self.word_editor.hide()
+            self._editing_word = -1
+            return True
+        return super().eventFilter(obj, ev)
+
+    def _word_entered(self) -> None:
+        ed, i = self.word_editor, self._editing_word
+        ed.hide()
+        self._editing_word = -1
+        a = self.words()
+        text = ed.text().strip()
+        if a is None or not 0 <= i < len(a.words) or text == a.words[i].text:
+            return
+        old = a.words[i].text
+        task = Task(retext_job, copy.deepcopy(a), i, text, name="retext")
+        self.retext_task = task
+
+        def done(new, old=old, text=text):
+            self.session.edit("alignment", new, f"Retype '{old}' as '{text}'")
+            self.note.emit(f"'{old}' is now '{text}': its phones were read again.")
+
+        def failed(exc):
+            from app.errors import message_for
+
+            self.note.emit(f"Word not changed: {message_for(exc).splitlines()[0]}")
+
+        def finished(t=task):
+            if self.retext_task is t:
+                self.retext_task = None
+
+        task.signals.done.connect(while_alive(self, done))
+        task.signals.failed.connect(while_alive(self, failed))
+        task.signals.finished.connect(while_alive(self, finished))
+        self.runner.start(task)
 
     def wheelEvent(self, ev) -> None:
         d = ev.angleDelta().y() or ev.angleDelta().x()

@@ -20,6 +20,7 @@ from app.curve_editor import CurveEditor
 from app.errors import LOG_FILE, show_error
 from app.export_panel import ExportPanel
 from app.media_panel import AUDIO_EXT, IMAGE_EXT, MediaPanel
+from app.performance_panel import PerformancePanel
 from app.preview import PreviewEngine, PreviewView
 from app.scene_panel import ScenePanel
 from app.session import Session
@@ -71,12 +72,14 @@ class MainWindow(QMainWindow):
         self.media = MediaPanel(self.session, self.tools)
         self.scenes = ScenePanel(self.session, self.tools, self.settings, self.timeline, self.transport)
         self.export = ExportPanel(self.session, self.settings)
+        self.performance = PerformancePanel(self.session)
 
         # the curve editor and the timeline share one width and left edge, so the
         # same time sits at the same x in both (they share one TimeView); scenes and
         # export get the full height of a right dock, so nothing there is cut off
         right = QTabWidget()
         right.addTab(self.scenes, "Scenes")
+        right.addTab(_scrolled(self.performance), "Motion && emotion")
         right.addTab(_scrolled(self.export), "Export")
         right.setMinimumWidth(RIGHT_MIN_W)
         self.right_tabs = right
@@ -114,7 +117,9 @@ class MainWindow(QMainWindow):
         s.analysis_ready.connect(self._analysis_ready)
         s.analysis_cleared.connect(self._analysis_cleared)
         s.motion_ready.connect(self._motion_ready)
-        s.undo.cleanChanged.connect(lambda _c: self._title())
+        s.undo.cleanChanged.connect(self._clean_changed)
+        self.timeline.canvas.note.connect(lambda m: self.statusBar().showMessage(m, 10000))
+        self.media.narration.changed.connect(lambda m: self.statusBar().showMessage(m, 10000))
         s.project_loaded.connect(self._title)
         s.project_loaded.connect(self.transport.stop)
         self.transport.position_changed.connect(self._position)
@@ -238,6 +243,9 @@ class MainWindow(QMainWindow):
             a.setEnabled(False)
 
     # -- documents ---------------------------------------------------------------
+    def _clean_changed(self, _clean: bool) -> None:
+        self._title()
+
     def _title(self) -> None:
         p = self.session.project
         name = Path(p.path).name if p.path else p.name
@@ -449,7 +457,13 @@ class MainWindow(QMainWindow):
             ev.ignore()
             return
         self.transport.stop()
+        # the undo stack is deleted with the window: its last cleanChanged must not reach a
+        # title that asks the deleted stack (a RuntimeError on quit after Discard)
+        if not getattr(self, "_closed", False):
+            self._closed = True
+            self.session.undo.cleanChanged.disconnect(self._clean_changed)
         self.export.runner.cancel_all()
+        self.timeline.canvas.runner.stop(10000)
         self.session.shutdown()
         self.export.runner.stop(10000)
         self.export.probe.stop(10000)

@@ -30,7 +30,7 @@ from typing import Any
 from core.errors import UserInputError
 from core.io.files import atomic_write_text
 from core.paths import data_dir
-from core.tracks import EMOTIONS, Alignment, SceneSegment
+from core.tracks import EMOTIONS, Alignment, MouthKey, SceneSegment
 
 KIND = "synchrorama-project"
 SCHEMA = 1
@@ -69,9 +69,11 @@ class Project:
     emotion_strength: float = 1.0
     head_motion: float = 1.0           # 0 still, 1 natural, 2 lively (core.motion.a2m)
     blink_rate: float = 17.0           # blinks per minute
+    expressiveness: float = 1.0        # one knob over emotion strength and head motion (0..2)
     curves: dict = field(default_factory=dict)      # core.emotion.curves document, {} = none
     scenes: list[SceneSegment] = field(default_factory=list)
     alignment: Alignment | None = None  # user-edited word timings; None = as analysed
+    mouth_keys: list[MouthKey] = field(default_factory=list)   # hand-set mouth shapes (core.mouth_keys)
     export: ExportOptions = field(default_factory=ExportOptions)
     path: str = ""                      # where it was loaded from / saved to (not stored)
 
@@ -86,11 +88,14 @@ class Project:
             "script": self.script,
             "face": self.face,
             "seed": self.seed,
-            "motion": {"head_motion": self.head_motion, "blink_rate": self.blink_rate},
+            "motion": {"head_motion": self.head_motion, "blink_rate": self.blink_rate,
+                       # written only when set, so older files stay byte-identical on save
+                       **({"expressiveness": self.expressiveness} if self.expressiveness != 1.0 else {})},
             "emotion": {"mode": self.emotion, "strength": self.emotion_strength,
                         "curves": self.curves},
             "scenes": {"segments": [asdict(s) for s in self.scenes]},
             "alignment": self.alignment.to_dict() if self.alignment is not None else None,
+            **({"mouth": {"keys": [asdict(k) for k in self.mouth_keys]}} if self.mouth_keys else {}),
             "export": asdict(self.export),
         }
 
@@ -121,6 +126,14 @@ class Project:
         from core.motion.a2m import check_motion_settings
 
         check_motion_settings(head, blink, path)
+        expressive = _setting(motion, "expressiveness", 1.0, path)
+        if not 0.0 <= expressive <= MAX_EXPRESSIVENESS:
+            raise UserInputError(f"the project's expressiveness is {expressive:g}.", path,
+                                 f"Set motion.expressiveness from 0 to {MAX_EXPRESSIVENESS:g} (1 = as analysed).")
+        from core.mouth_keys import check_mouth_keys
+
+        mouth = d.get("mouth") or {}
+        keys = check_mouth_keys([_mouth_key(k, n, path) for n, k in enumerate(mouth.get("keys", []), 1)], path)
         return cls(
             name=str(d.get("name", "Untitled")),
             portrait=_abs(media.get("portrait", ""), base),
@@ -132,11 +145,13 @@ class Project:
             emotion_strength=float(emo.get("strength", 1.0)),
             head_motion=head,
             blink_rate=blink,
+            expressiveness=expressive,
             curves=curves,
             scenes=[SceneSegment(float(s["start"]), float(s["end"]), str(s["text"]),
                                  str(s.get("source", "user")))
                     for s in d.get("scenes", {}).get("segments", [])],
             alignment=Alignment.from_dict(align) if align else None,
+            mouth_keys=keys,
             export=ExportOptions.from_dict(d.get("export", {})),
             path=str(path) if path else "",
         )
@@ -199,6 +214,18 @@ def _setting(block: dict, key: str, default: float, path) -> float:
         raise UserInputError(f"the project's {key} is {v!r}, not a number.", path,
                              f"Set motion.{key} to a number (default {default:g}).")
     return float(v)
+
+
+def _mouth_key(k, n: int, path) -> MouthKey:
+    """One mouth key from the file; anything else names the key."""
+    ok = (isinstance(k, dict) and all(not isinstance(k.get(f), bool) and isinstance(k.get(f), (int, float))
+                                      for f in ("start", "end"))
+          and isinstance(k.get("shape", "auto"), str)
+          and not isinstance(k.get("strength", 1.0), bool) and isinstance(k.get("strength", 1.0), (int, float)))
+    if not ok:
+        raise UserInputError(f"the project file is damaged: its mouth key {n} is {k!r}.", path,
+                             'Write each as {"start": 1.2, "end": 1.4, "shape": "O", "strength": 1.0}.')
+    return MouthKey(float(k["start"]), float(k["end"]), str(k.get("shape", "auto")), float(k.get("strength", 1.0)))
 
 
 def _slug(name: str) -> str:
@@ -277,6 +304,8 @@ _TYPES: dict[tuple[str, ...], tuple[tuple[type, ...], str]] = {
     ("scenes", "segments"): ((list,), "a list of scene segments"),
     ("export",): ((dict,), "a block of export settings"),
     ("alignment",): ((dict, type(None)), "word timings or null"),
+    ("mouth",): ((dict,), 'a block: {"keys": [...]}'),
+    ("mouth", "keys"): ((list,), "a list of mouth keys"),
 }
 
 
@@ -409,15 +438,27 @@ def resample_emotion(track, fps: float, n: int):
 def user_emotion(project: Project, analysed):
     """The analysed emotion with the project's forced class, curves and strength applied
     (the same order as the CLI: class, then curves, then strength)."""
-    from core.emotion.control import apply_curves, apply_user_control
+    from core.emotion.control import MAX_STRENGTH, apply_curves, apply_user_control
     from core.emotion.curves import parse_curves
 
     track = apply_user_control(analysed, project.emotion, 1.0, None)
     if project.curves and project.curves.get("channels"):
         track = apply_curves(track, parse_curves(project.curves, project.path or None))
-    if project.emotion_strength != 1.0:
-        track = apply_user_control(track, "auto", project.emotion_strength, None)
+    strength = project.emotion_strength * project.expressiveness
+    if strength != 1.0:
+        track = apply_user_control(track, "auto", min(strength, MAX_STRENGTH), None)
     return track
+
+
+MAX_EXPRESSIVENESS = 2.0
+
+
+def effective_head_motion(project: Project) -> float:
+    """The head-motion amount after the expressiveness knob (kept inside the CLI's range)."""
+    from core.motion.a2m import HEAD_MOTION_RANGE
+
+    lo, hi = HEAD_MOTION_RANGE
+    return float(min(max(project.head_motion * project.expressiveness, lo), hi))
 
 
 def apply_project(project: Project, analysed, feats, fps: float | None = None,
@@ -441,10 +482,15 @@ def apply_project(project: Project, analysed, feats, fps: float | None = None,
     alignment = project.alignment if project.alignment is not None else analysed.alignment
     scenes = SceneTrack(validate_segments(list(project.scenes), analysed.duration))
     motion = build_motion(feats, alignment, emotion, scenes, fps, n, project.seed, warnings,
-                          head_motion=project.head_motion, blink_rate=project.blink_rate)
+                          head_motion=effective_head_motion(project), blink_rate=project.blink_rate)
+    if project.mouth_keys:
+        from core.mouth_keys import apply_mouth_keys
+
+        apply_mouth_keys(motion, project.mouth_keys)
     settings = dict(analysed.settings)
     settings.update({"seed": project.seed, "emotion": project.emotion, "head_motion": project.head_motion,
-                     "blink_rate": project.blink_rate,
+                     "blink_rate": project.blink_rate, "expressiveness": project.expressiveness,
+                     "mouth_keys": len(project.mouth_keys),
                      "emotion_strength": project.emotion_strength, "face": project.face,
                      "warnings": list(settings.get("warnings", [])) + warnings})
     return replace(analysed, fps=fps, alignment=alignment, emotion=emotion, scenes=scenes,

@@ -145,6 +145,21 @@ class SceneSegment:
 
 
 @dataclass
+class MouthKey:
+    """A hand-set mouth shape over [start, end] (narration time), overriding the automatic lip-sync.
+
+    ``shape`` is one of core.mouth_keys.SHAPES ("auto" keeps the automatic
+    shape and only scales it; "rest" silences the mouth); ``strength``
+    scales how far the mouth opens into that shape (0..2, 1 = as drawn).
+    """
+
+    start: float
+    end: float
+    shape: str = "auto"
+    strength: float = 1.0
+
+
+@dataclass
 class SceneTrack:
     segments: list[SceneSegment] = field(default_factory=list)
 

@@ -338,3 +338,70 @@ def test_render_prints_the_scaling_note_and_lists_it_in_json(monkeypatch, tmp_pa
     notes = [w for w in summary["warnings"] if "scaled to 316x316" in w]
     assert len(notes) == 1 and f"note: {notes[0]}" in cap.err
     assert (summary["width"], summary["height"]) == (316, 316)
+
+
+# -- room on the disk for the video, estimated before any work --------------------------------------------
+@pytest.fixture
+def disk_free(monkeypatch):
+    """Make every disk report ``free[0]`` bytes free (a real nearly-full disk needs a mount)."""
+    import collections
+
+    free = [10**12]
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**12, 10**12 - free[0], free[0]))
+    return free
+
+
+def test_estimate_is_low_but_follows_size_length_and_quality():
+    from core.io.checks import estimate_video_bytes
+
+    sample = estimate_video_bytes(15.2, 512, 512, 25, 18)
+    assert 0.2e6 < sample < 0.868e6        # the 15-s sample's export measured 868 KB
+    big = estimate_video_bytes(15.2, 2048, 2048, 25, 18)
+    assert 2e6 < big < 18.2e6              # lp_s2 at 2048 px: 18.2 MB
+    assert estimate_video_bytes(15.2, 2048, 2048, 25, 30) < 1.57e6   # and 1.57 MB at crf 30
+    assert estimate_video_bytes(30.4, 512, 512, 25, 18) > 1.9 * sample - 70_000
+    assert estimate_video_bytes(15.2, 512, 512, 25, 0) > 10 * sample
+
+
+def test_cli_refuses_a_disk_too_small_for_the_video_before_any_work(tmp_path, capsys, no_work, disk_free,
+                                                                     sample_image, short_audio):
+    disk_free[0] = 1_300_000     # above the 1 MiB "disk is full" floor, below ~1.7 MB for 3 s at crf 0
+    out = tmp_path / "o.mp4"
+    code, line = _run(capsys, "render", "--image", str(sample_image), "--audio", str(short_audio), "--crf", "0",
+                      "-o", str(out))
+    assert code == 2, line
+    assert f"not enough free space on {tmp_path}: need at least ~1.7 MB for this video, have 1.3 MB" in line
+    assert "choose another folder for -o" in line and list(tmp_path.iterdir()) == []
+
+
+def test_room_check_passes_when_the_video_fits(tmp_path, disk_free, sample_image, short_audio):
+    from core.io.checks import check_room_for_video
+
+    disk_free[0] = 1_300_000
+    check_room_for_video(tmp_path / "o.mp4", image=sample_image, audio=short_audio, fps=25, crf=18)  # ~0.2 MB
+    with pytest.raises(UserInputError, match="need at least"):
+        check_room_for_video(tmp_path / "o.mp4", image=sample_image, audio=short_audio, fps=25, crf=0)
+    # a cap on the output's size shrinks the need below what the disk has
+    check_room_for_video(tmp_path / "o.mp4", image=sample_image, audio=short_audio, fps=25, crf=0, max_output=256)
+
+
+def test_project_export_refuses_a_disk_too_small(tmp_path, capsys, no_work, disk_free, sample_image, short_audio):
+    from core.project import ExportOptions, Project
+
+    f = Project(name="p", portrait=str(sample_image), narration=str(short_audio),
+                export=ExportOptions(crf=0)).save(tmp_path / "p")
+    disk_free[0] = 1_300_000
+    code, line = _run(capsys, "render", "--project", str(f))
+    assert code == 2 and "not enough free space" in line and "the project's export.output" in line, line
+
+
+def test_export_refuses_a_disk_too_small_and_leaves_nothing(tmp_path, disk_free, short_audio):
+    """The encoder's own check, with the exact frame size, for every caller (the studio's export too)."""
+    from core.io.video import ExportSettings, Mp4Writer
+
+    disk_free[0] = 1_300_000
+    with pytest.raises(UserInputError, match=r"not enough free space .* need at least ~1\.7 MB"):
+        with Mp4Writer(tmp_path / "v.mp4", 512, 512, short_audio, ExportSettings(fps=25, crf=0)):
+            raise AssertionError("the encoder started")
+    assert list(tmp_path.iterdir()) == []

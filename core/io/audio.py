@@ -75,6 +75,22 @@ def _explain_no_audio(path: Path) -> None:
                              "Pick a video with sound, or its separate audio recording.")
 
 
+def media_duration(path: str | Path) -> float | None:
+    """A recording's length in seconds from its container header (one ffmpeg call, nothing decoded);
+    None when the file does not say (or is not media: decoding it reports that properly)."""
+    import subprocess
+
+    try:
+        text = run_ffmpeg(["-i", str(path)], timeout=30).stderr.decode("utf-8", "replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", text)
+    if not m:
+        return None
+    h, mi, sec = m.groups()
+    return int(h) * 3600 + int(mi) * 60 + float(sec)
+
+
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> Audio:
     """Load a narration and check it is long enough and not silent."""
     samples = decode_audio(path, sample_rate)

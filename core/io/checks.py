@@ -82,6 +82,60 @@ def check_output(output: str | Path, inputs: Mapping[str, str | Path | None], se
                              f"Free some space or choose another folder for {setting}.")  # what a killed earlier run on this output left beside it
 
 
+# A low estimate of an export's size, so that only a disk that clearly cannot hold the video is
+# refused (a disk that fills anyway is caught during encoding). Measured on 15-s renders at crf 18:
+# 0.021-0.091 bits per pixel and frame (720 px painting .. 2048 px detailed photo, 0.057 for the
+# sample); the bit rate fell 4.9x from crf 18 to 28 and 12.8x from 18 to 30 (halving every 3.3-4.4
+# steps). The narration's AAC: 79 kb/s for 16 kHz mono, 160 kb/s at most.
+LOW_BITS_PER_PIXEL_CRF18 = 0.015
+CRF_HALVING_STEPS = 3.3
+LOW_AUDIO_BYTES_PER_S = 8_000
+
+
+def estimate_video_bytes(seconds: float, width: int, height: int, fps: float, crf: float) -> int:
+    """A low estimate of an H.264 + AAC export's size in bytes (see LOW_BITS_PER_PIXEL_CRF18)."""
+    bpp = LOW_BITS_PER_PIXEL_CRF18 * 2.0 ** ((18 - float(crf)) / CRF_HALVING_STEPS)
+    return int(seconds * (bpp * width * height * fps / 8 + LOW_AUDIO_BYTES_PER_S)) + 64_000   # + headers, moov
+
+
+def _mb(n: float) -> str:
+    mb = n / 1e6
+    return f"{mb:.1f}" if mb < 10 else f"{mb:.0f}"
+
+
+def check_free_space(output: str | Path, need: int, setting: str = "-o") -> None:
+    """Refuse an output whose disk has less free space than ``need`` bytes (a low estimate)."""
+    out = Path(output)
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return   # not reported (some network folders): the encoder's own check remains
+    if free < need:
+        raise UserInputError(f"not enough free space on {folder}: need at least ~{_mb(need)} MB for this video, "
+                             f"have {_mb(free)} MB.", out,
+                             f"Free some space or choose another folder for {setting}.")
+
+
+def check_room_for_video(output: str | Path, *, image: str | Path | None, audio: str | Path | None,
+                         fps: float, crf: float, max_output: int = 0, setting: str = "-o") -> None:
+    """Before any work: the video's size estimated from the portrait's header and the narration's
+    length must fit on the output's disk. Says nothing when either cannot be read (their own
+    loading reports that); Mp4Writer checks again with the exact frame size."""
+    from core.io.audio import media_duration
+    from core.io.image import working_size
+
+    if image is None or audio is None or not Path(image).is_file() or not Path(audio).is_file():
+        return
+    size = working_size(image, max_output)
+    seconds = media_duration(audio)
+    if size is None or not seconds:
+        return
+    check_free_space(output, estimate_video_bytes(seconds, size[0], size[1], fps, crf), setting)
+
+
 def _number(value: object, name: str, where: str | Path | None, integer: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and isinstance(value, float)
                                                                           and not value.is_integer()):

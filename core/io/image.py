@@ -49,6 +49,27 @@ def scaled_note(path: str | Path, original: tuple[int, int], now: tuple[int, int
             "Resize the photo yourself to choose another size.")
 
 
+def working_size(path: str | Path, max_output: int = 0) -> tuple[int, int] | None:
+    """The video size a portrait gives, read from its header only (nothing decoded): scaled to
+    WORK_MAX_PIXELS, capped at ``max_output`` on the long side, even sides. None when the header
+    cannot be read (loading the portrait reports why). A close-up scaled for its face area
+    (core.face.rig.WORK_MAX_CROP) comes out smaller still."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                w, h = im.size
+    except Exception:   # noqa: BLE001 - any unreadable header: the portrait's own load says what is wrong
+        return None
+    w, h = fit_pixels(w, h, WORK_MAX_PIXELS)
+    if max_output and max(w, h) > max_output:
+        s = max_output / max(w, h)
+        w, h = int(w * s), int(h * s)
+    return max(2, w // 2 * 2), max(2, h // 2 * 2)
+
+
 def load_portrait(path: str | Path, max_pixels: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     """The upright portrait scaled to at most ``max_pixels`` (default WORK_MAX_PIXELS), and its own
     (width, height).

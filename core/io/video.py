@@ -38,8 +38,9 @@ class Mp4Writer:
     """Context manager: ``write(frame)`` RGB uint8 frames, audio muxed at close."""
 
     def __init__(self, out: str | Path, width: int, height: int, audio_path: str | Path | None,
-                 settings: ExportSettings | None = None):
+                 settings: ExportSettings | None = None, expected_seconds: float | None = None):
         self.out = Path(out)
+        self.expected_seconds = expected_seconds   # None: the narration's length, when there is one
         self.width, self.height = int(width), int(height)
         if self.width % 2 or self.height % 2:
             raise ValueError("H.264 yuv420p needs even frame sizes")
@@ -50,6 +51,7 @@ class Mp4Writer:
         self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "Mp4Writer":
+        self._check_room()
         self._atomic = atomic_path(self.out, suffix=".part.mp4")
         tmp = self._atomic.__enter__()
         s = self.settings
@@ -66,6 +68,18 @@ class Mp4Writer:
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._stderr, **dies_with_parent())
         return self
+
+    def _check_room(self) -> None:
+        """Refuse now (exit 2, nothing written) when the disk clearly cannot hold the video."""
+        from core.io.audio import media_duration
+        from core.io.checks import check_free_space, estimate_video_bytes
+
+        seconds = self.expected_seconds
+        if seconds is None and self.audio_path:
+            seconds = media_duration(self.audio_path)   # the video lasts as long as its narration
+        if seconds:
+            s = self.settings
+            check_free_space(self.out, estimate_video_bytes(seconds, self.width, self.height, s.fps, s.crf))
 
     def write(self, frame: np.ndarray) -> None:
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:

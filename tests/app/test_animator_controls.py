@@ -13,7 +13,7 @@ def _wait_motion(win, qtbot):
 
 
 def test_emotion_and_seed_controls_edit_undo_and_save(loaded, qtbot, tmp_path):
-    s, panel = loaded.session, loaded.export
+    s, panel = loaded.session, loaded.performance
     _wait_motion(loaded, qtbot)
     assert panel.emotion.currentData() == "auto" and panel.emotion_strength.value() == 1.0
     assert panel.seed.value() == 0
@@ -54,7 +54,7 @@ def test_emotion_and_seed_controls_edit_undo_and_save(loaded, qtbot, tmp_path):
 
 
 def test_spin_edits_merge_into_one_undo_step(loaded, qtbot):
-    s, panel = loaded.session, loaded.export
+    s, panel = loaded.session, loaded.performance
     n = s.undo.count()
     for v in (1.1, 1.2, 1.3):
         panel.emotion_strength.setValue(v)

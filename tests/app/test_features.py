@@ -371,7 +371,7 @@ def test_layout_at_1440x900_keeps_everything_visible(qtbot):
     qtbot.waitExposed(win)
     assert win.curves.height() >= 220                  # room to edit keys
     assert win.timeline.height() >= win.timeline.minimumSizeHint().height()
-    win.right_tabs.setCurrentIndex(1)
+    win.right_tabs.setCurrentIndex(2)
     qtbot.wait(50)
     for w in (win.export.btn_export, win.export.output, win.export.queue):
         tl = w.mapTo(win, QPoint(0, 0))

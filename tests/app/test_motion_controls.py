@@ -12,7 +12,7 @@ def _wait_motion(win, qtbot):
 
 
 def test_head_motion_control_drives_the_motion_and_undoes(loaded, qtbot, tmp_path):
-    s, panel = loaded.session, loaded.export
+    s, panel = loaded.session, loaded.performance
     _wait_motion(loaded, qtbot)
     assert panel.head_motion.value() == 1.0 and panel.blink_rate.value() == 17.0
     assert s.tracks.motion.head[:, 0].std() > 0.5           # natural: the head moves
@@ -39,4 +39,4 @@ def test_opening_a_project_shows_its_motion_settings(loaded, qtbot, tmp_path):
     path = p.save(tmp_path / "lively.srproj")
     assert loaded.open_project(str(path))
     qtbot.waitUntil(loaded.settled, timeout=60000)
-    assert loaded.export.head_motion.value() == 1.6 and loaded.export.blink_rate.value() == 22.0
+    assert loaded.performance.head_motion.value() == 1.6 and loaded.performance.blink_rate.value() == 22.0

@@ -178,7 +178,7 @@ def test_no_face_portrait_is_refused_with_a_clear_message(loaded, qtbot):
     dog = shared("portraits", "lp_s30.jpg")
     before = loaded.session.project.portrait
     loaded.media.load_portrait(str(dog))
-    qtbot.waitUntil(lambda: loaded.media.checking is None, timeout=30000)
+    qtbot.waitUntil(lambda: not loaded.media.checking, timeout=30000)
     assert errors.shown and "face" in errors.shown[-1].lower() and str(dog) in errors.shown[-1]
     assert loaded.session.project.portrait == before
     assert loaded.session.analysis is not None          # the project is untouched
