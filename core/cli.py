@@ -182,6 +182,12 @@ def run_render(args: argparse.Namespace) -> int:
     check_output(args.output, {**inputs, "--save-tracks": args.save_tracks})
     if args.save_tracks is not None:
         check_output(args.save_tracks, inputs, "--save-tracks", "tracks file", "tracks.json")
+    from core.io.checks import check_room_for_video
+    from core.pipeline import sample_paths
+
+    image, audio = (args.image, args.audio) if args.image or args.audio else sample_paths()[:2]
+    check_room_for_video(args.output, image=image, audio=audio, fps=args.fps, crf=args.crf,
+                         max_output=args.max_output)   # a disk that clearly cannot hold the video: now
     # every renderer gets the device and seed; the rest only when given, and a
     # setting the chosen renderer does not have is refused by make_renderer
     options: dict = {"device": args.device, "seed": args.seed}

@@ -204,6 +204,10 @@ def check_project_export(project: Project, output: str | Path | None = None, set
                        "the project's narration": project.narration or None,
                        "the project file": project.path or None},
                  setting=setting or "the project's export.output")
+    from core.io.checks import check_room_for_video
+
+    check_room_for_video(out, image=project.portrait or None, audio=project.narration or None, fps=e.fps,
+                         crf=e.crf, max_output=e.max_output, setting=setting or "the project's export.output")
     return out
 
 
