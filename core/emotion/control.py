@@ -76,6 +76,7 @@ def apply_curves(track: EmotionTrack, curves: Curves) -> EmotionTrack:
             j = EMOTIONS.index(c)
             P[:, j] = np.clip(mix(P[:, j], curves.channels[c]), 0, 1)
             fixed += P[:, j]
+            t.sources[f"curve_{c}"] = 1.0      # the face keeps the keyed mix (no dominance)
         # the classes the user set keep their values (scaled down only if they
         # sum past 1); the other classes share what is left
         over = np.maximum(fixed, 1.0)

@@ -34,13 +34,12 @@ from core.tracks import EmotionTrack, MotionTrack
 
 DEFAULTS: dict[str, dict[str, float]] = {
     "happy": {"cheek_raise": 0.7, "lip_corner_pull": 0.9, "lid_tighten": 0.2},
-    "sad": {"brow_inner_up": 1.0, "brow_lower": 0.0, "lip_corner_depress": 1.0, "chin_raise": 0.25,
-            "lip_press": 0.5, "eye_squint": 1.0},
+    "sad": {"brow_inner_up": 1.0, "lip_corner_depress": 1.0, "chin_raise": 0.4},
     "surprised": {"brow_inner_up": 0.6, "brow_outer_up": 0.8, "upper_lid_raise": 0.8},
     "fearful": {"brow_inner_up": 0.8, "brow_outer_up": 0.7, "brow_lower": 0.4,
                 "upper_lid_raise": 1.0, "lid_tighten": 0.2},
-    "angry": {"brow_lower": 1.0, "upper_lid_raise": 0.3, "lid_tighten": 0.6, "upper_lip_raise": 0.7,
-              "nose_wrinkle": 0.5, "lip_corner_depress": 0.5},
+    "angry": {"brow_lower": 1.0, "upper_lid_raise": 0.4, "lid_tighten": 0.6, "lip_press": 1.0,
+              "lip_corner_depress": 0.3},
     "disgusted": {"nose_wrinkle": 0.6, "upper_lip_raise": 0.6, "lip_corner_depress": 1.0,
                   "chin_raise": 0.6, "lid_tighten": 0.8},
     "contempt": {"contempt_corner": 0.8, "lip_corner_pull": 0.15},
@@ -50,7 +49,6 @@ EXTRA_MOUTH: dict[str, dict[str, float]] = {
     "happy": {"jaw_open": 0.15, "upper_lip_raise": 0.3},
     "surprised": {"jaw_open": 0.5, "lip_round": 0.8},
     "fearful": {"lip_stretch": 0.5, "jaw_open": 0.3},
-    "angry": {"jaw_open": 0.4},
 }
 # head posture per class at full intensity: pitch offset (deg, + = chin up),
 # roll offset (deg), motion energy factor
@@ -67,19 +65,22 @@ ANTAGONISTS: dict[str, dict[str, float]] = {
     "cheek_raise": {"upper_lid_raise": 0.4},
     "lid_tighten": {"upper_lid_raise": 0.4},
     "brow_lower": {"brow_inner_up": 0.5, "brow_outer_up": 0.5},
-    "brow_inner_up": {"brow_lower": 0.6},
-    "brow_outer_up": {"brow_lower": 0.4},
+    "brow_inner_up": {"brow_lower": 0.35},   # brow_lower drops the inner ends ~1.9x as far as
+    "brow_outer_up": {"brow_lower": 0.25},   # brow_inner_up lifts them: shares scaled to match
     "upper_lid_raise": {"lid_tighten": 0.6},
     "jaw_open": {"lip_close": 0.8},
 }
 # Each class also drives its learned whole-face unit (shape + skin ratio
 # learned from MEAD actors, core/render/appearance.py) at this amplitude,
-# and its hand-built FACS units at FACS_SHARE of the amplitudes above (the
-# learned shape already carries most of that motion). Anger keeps its FACS
-# face alone: the actors' angry face (a talking, open-mouthed anger) read as
-# sad or happy on every dev portrait, and lp_s1 lost the anger the FACS
-# face shows (docs/emotion.md).
-EXPRESSION_UNITS: dict[str, float] = {"happy": 1.0, "sad": 1.0, "angry": 0.0, "surprised": 1.0,
+# and, where that amplitude is 1, its hand-built FACS units at FACS_SHARE of
+# the amplitudes above (the learned shape already carries most of that
+# motion); below 1 the FACS units keep their full amplitudes. Anger keeps its
+# FACS face alone: the actors' angry face (a talking, open-mouthed anger)
+# read as sad or happy on every dev portrait, and lp_s1 lost the anger the
+# FACS face shows. Sadness takes 0.6 of the actors' face on the full FACS one:
+# their whole sad face (lowered lids, pressed mouth) made lp_s1 read disgust
+# (docs/emotion.md).
+EXPRESSION_UNITS: dict[str, float] = {"happy": 1.0, "sad": 0.6, "angry": 0.0, "surprised": 1.0,
                                       "fearful": 1.0, "disgusted": 1.0}
 FACS_SHARE = 0.5
 PORTRAIT_FLOOR = 0.15    # fer probabilities below this are noise, not an expression
@@ -128,8 +129,8 @@ def portrait_units(sources: dict[str, float]) -> dict[str, float]:
     """
     protos = {c: dict(p) for c, p in prototypes(False).items()}
     for c, amp in EXPRESSION_UNITS.items():
-        if amp > 0:
-            protos[c][f"expr_{c}"] = PORTRAIT_EXPR_SHARE * amp
+        if amp > 0:   # the photo is measured against the actors' whole face, however much of it a class drives
+            protos[c][f"expr_{c}"] = PORTRAIT_EXPR_SHARE
     out: dict[str, float] = {}
     for c in DEFAULTS:
         p = float(sources.get(f"portrait_{c}", 0.0))
@@ -184,11 +185,28 @@ def raw_activations(emotion: EmotionTrack, n: int | None = None) -> dict[str, np
             for j, c in enumerate(classes) if c != "neutral" and c in DEFAULTS}
 
 
+# A face shows one emotion at a time: the analysis's class mix (surprise 0.31,
+# fear 0.13, disgust 0.10 on a surprised RAVDESS line) drawn as a blend
+# read as nothing in particular. The shares are raised to this power and
+# renormalised (same total), so the leading class carries the face; classes
+# keyed by the user in the curve editor keep the mix they were given.
+DOMINANCE = 2.0
+
+
+def _dominant(raw: dict[str, np.ndarray], total: np.ndarray) -> dict[str, np.ndarray]:
+    powered = {c: np.power(np.clip(a, 0, None), DOMINANCE) for c, a in raw.items()}
+    norm = sum(powered.values(), np.zeros_like(total))
+    return {c: np.where(norm > 1e-9, a * total / np.maximum(norm, 1e-9), 0).astype(np.float32)
+            for c, a in powered.items()}
+
+
 def activations(emotion: EmotionTrack, n: int | None = None) -> dict[str, np.ndarray]:
     """Per-class expression strength per frame (0..~1.5), calibrated by ``shown_strength``."""
     n = emotion.n_frames if n is None else n
     raw = raw_activations(emotion, n)
     total = sum(raw.values(), np.zeros(n, np.float32))
+    if not any(emotion.sources.get(f"curve_{c}") for c in raw):
+        raw = _dominant(raw, total)
     scale = shown_strength(total) / np.maximum(total, 1e-6)
     return {c: np.clip(a * scale, 0, 1.5).astype(np.float32) for c, a in raw.items()}
 

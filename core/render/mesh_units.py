@@ -215,7 +215,13 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
     drv = {i: np.array([0.0, -0.065]) for i in OUTER_BROW_R + OUTER_BROW_L}
     drv.update({i: np.array([0.0, -0.03]) for i in (105, 334, 52, 282)})
     fields["brow_outer_up"] = field(drv, EYE_RING, 0.45)
-    drv = {i: np.array([-np.sign(c[i, 0]) * 0.03, 0.045]) for i in L.RIGHT_BROW + L.LEFT_BROW}
+    # brow_lower: the brows come down and together, the inner ends most (the
+    # oblique "V" of a frown; a level drop read as a tired face, not anger)
+    brows = L.RIGHT_BROW + L.LEFT_BROW
+    bx = np.abs(c[brows, 0])
+    reach = (bx - bx.min()) / max(float(bx.max() - bx.min()), 1e-6)   # 0 inner end .. 1 outer end
+    drv = {i: np.array([-np.sign(c[i, 0]) * 0.045 * (1 - 0.5 * t), 0.085 - 0.055 * t])
+           for i, t in zip(brows, reach)}
     fields["brow_lower"] = field(drv, EYE_RING, 0.4)
 
     # eyes: lid moves scale with this person's own opening

@@ -93,3 +93,50 @@ def test_the_analysis_own_valence_does_not_undo_its_classes():
     m = _motion(t)
     assert m.unit("expr_happy").min() > 0.9
     assert m.unit("upper_lid_raise").max() == 0
+
+
+def _mixed(n: int = 4, **probs: float) -> EmotionTrack:
+    tr = EmotionTrack.neutral(n, 25.0)
+    tr.probs[:] = 0
+    k = list(tr.classes)
+    for c, p in probs.items():
+        tr.probs[:, k.index(c)] = p
+    tr.probs[:, k.index("neutral")] = 1 - sum(probs.values())
+    tr.intensity[:] = sum(probs.values())
+    return tr
+
+
+def test_the_leading_class_carries_the_face_in_a_blended_analysis():
+    # a surprised RAVDESS line as fused: surprise 0.31, fear 0.13, disgust 0.10
+    tr = _mixed(surprised=0.31, fearful=0.13, disgusted=0.10)
+    a = activations(tr)
+    total_before = 0.31 + 0.13 + 0.10
+    share = a["surprised"][0] / sum(v[0] for v in a.values())
+    assert share > 0.75 > 0.31 / total_before           # was 0.57 of the face as a plain blend
+    assert a["disgusted"][0] < 0.1 * a["surprised"][0] * 1.5
+    # the total shown strength is what the calibration gives the summed activation
+    assert abs(sum(v[0] for v in a.values()) - shown_strength(np.array([total_before]))[0]) < 1e-4
+
+
+def test_classes_keyed_by_the_user_keep_their_mix():
+    tr = _keyed(EmotionTrack.neutral(4, 25.0), happy=0.5, surprised=0.3)
+    a = activations(tr)
+    assert abs(a["happy"][0] / a["surprised"][0] - 0.5 / 0.3) < 0.02
+
+
+def test_brow_lower_knits_the_inner_ends_most():
+    """Anger's brows: a "V" (inner ends down and together more than the outer ends), not a level drop."""
+    from core.face.landmarks import LEFT_BROW, RIGHT_BROW
+    from core.render.mesh_units import build_unit_fields
+    from core.units import UNIT_NAMES
+    from pathlib import Path
+
+    from core.face.rig import load_rig
+
+    rig = load_rig(Path(__file__).resolve().parents[2] / "resources" / "sample" / "portrait.png")
+    _, fields = build_unit_fields(rig.landmarks)
+    f = fields[UNIT_NAMES.index("brow_lower")]
+    for brow in (RIGHT_BROW, LEFT_BROW):
+        inner, outer = (55, 46) if brow is RIGHT_BROW else (285, 276)
+        assert f[inner, 1] > 1.3 * f[outer, 1] > 0            # down (canonical y grows downwards)
+        assert abs(f[inner, 0]) > abs(f[outer, 0])            # drawn towards the nose more

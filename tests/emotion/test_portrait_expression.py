@@ -144,7 +144,8 @@ def test_a_grinning_photo_made_sad_loses_its_grin():
     assert m.weights[6, UNIT_NAMES.index("expr_happy")] < -0.8   # a full grin is undone entirely
     before = fr.read_motion(steady_motion("neutral", pe), frames=[6], identity=False)
     after = fr.read_motion(m, frames=[6])
-    # measured 2026-12-02: happy 1.00 -> 0.59-0.71, sad 0.00 -> 0.05-0.10 (fer still reads the
-    # teeth as a smile: the issue's "reads sad" is not reached on this grin, docs/emotion.md)
-    assert before.top == "happy" and after.mean_probs["happy"] < before.mean_probs["happy"] - 0.2, after.mean_probs
-    assert after.mean_probs["sad"] > before.mean_probs["sad"] + 0.03, after.mean_probs
+    # measured: happy 1.00 -> 0.59-0.71 with the actors' whole sad face (2026-12-02 early), 1.00 -> 0.79
+    # with 0.6 of it (later the same day; that made lp_s1 and M030 read sad instead of disgust/neutral).
+    # fer still reads the teeth as a smile: the issue's "reads sad" is not reached on this grin (docs/emotion.md)
+    assert before.top == "happy" and after.mean_probs["happy"] < before.mean_probs["happy"] - 0.15, after.mean_probs
+    assert after.mean_probs["fear"] + after.mean_probs["sad"] > before.mean_probs["fear"] + before.mean_probs["sad"]
