@@ -120,15 +120,18 @@ class PoseField:
         self.face_w = float(face_w)
         self.iterations = iterations
         self.xy = np.stack([gx, gy], -1).astype(np.float32)
+        # the rest points about the pivot, flat: one (g*g, 3) x (3, 2) product a frame
+        self._q = (self.p - self.pivot).reshape(-1, 3)
+        self._p2 = np.ascontiguousarray(self.p[..., :2].reshape(-1, 2))
+        self._follow2 = self.follow.reshape(-1, 1)
 
     def forward(self, rot: np.ndarray, tx: float, ty: float, sc: float) -> np.ndarray:
         """(g, g, 2) forward displacement in pixels of every rest grid point."""
-        q = self.p - self.pivot
-        moved = q @ rot.T * (1.0 + sc) + self.pivot
-        d = moved[..., :2] - self.p[..., :2]
-        d[..., 0] += tx * self.face_w
-        d[..., 1] += ty * self.face_w
-        return (d * self.follow[..., None]).astype(np.float32)
+        moved = self._q @ rot[:2].T * (1.0 + sc) + self.pivot[:2]
+        d = moved - self._p2
+        d[:, 0] += tx * self.face_w
+        d[:, 1] += ty * self.face_w
+        return (d * self._follow2).astype(np.float32).reshape(self.grid, self.grid, 2)
 
     def inverse(self, disp: np.ndarray) -> np.ndarray:
         """(g, g, 2) rest-image pixel positions that land on each grid point."""
@@ -136,9 +139,9 @@ class PoseField:
 
         y = self.xy - disp
         for _ in range(self.iterations):
-            gx = (y[..., 0] + 0.5) * self.k - 0.5
-            gy = (y[..., 1] + 0.5) * self.k - 0.5
-            d = cv2.remap(disp, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            # grid coordinates of y as one two-channel map
+            d = cv2.remap(disp, (y + 0.5) * self.k - 0.5, None, cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
             y = self.xy - d
         return y
 
@@ -155,12 +158,14 @@ def sample_field(field: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
                      borderMode=cv2.BORDER_REPLICATE)
 
 
-def upsample_field(field: np.ndarray, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+def upsample_field(field: np.ndarray, out_size: int,
+                   box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Coarse (g, g, 2) field of pixel positions -> full-resolution remap maps.
 
     The displacement (not the position) is upsampled and added to exact
     pixel coordinates, so wherever the field is identity the maps are exact
     integers: still pixels, the crop border included, come out bit-identical.
+    ``box`` (x0, y0, x1, y1): only that part of the maps (the same values).
     """
     import cv2
 
@@ -168,8 +173,10 @@ def upsample_field(field: np.ndarray, out_size: int) -> tuple[np.ndarray, np.nda
     lin = ((np.arange(g, dtype=np.float32) + 0.5) * out_size / g - 0.5)
     disp = field - np.stack(np.meshgrid(lin, lin), -1)
     up = cv2.resize(disp, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
-    ident = np.arange(out_size, dtype=np.float32)
-    return up[..., 0] + ident[None, :], up[..., 1] + ident[:, None]
+    x0, y0, x1, y1 = box if box is not None else (0, 0, out_size, out_size)
+    up = up[y0:y1, x0:x1]
+    return (up[..., 0] + np.arange(x0, x1, dtype=np.float32)[None, :],
+            up[..., 1] + np.arange(y0, y1, dtype=np.float32)[:, None])
 
 
 def apply_field(image: np.ndarray, field: np.ndarray, out_size: int) -> np.ndarray:
