@@ -11,10 +11,12 @@ specific entry names them):
 
  0 core (the package), core.errors, core.paths, core.progress
  1 core.io
- 2 core.units, core.tracks, core.models, core.cache   the values between stages
+ 2 core.units, core.tracks, core.models, core.cache,  the values between stages, and edits
+   core.edits                                           of them (split, stretch, keep user segments)
  3 core.face, core.speech                               the first stages
  4 core.emotion, core.scene
- 5 core.motion                                          A2M: speech + emotion + scenes -> motion
+ 5 core.motion, core.mouth_keys                        A2M: speech + emotion + scenes -> motion;
+                                                        hand-set mouth keys on top of it
  6 core.render
  7 core.pipeline
  8 core.project, core.eval                              documents and measurement
@@ -39,10 +41,10 @@ ROOTS = ("core", "app")
 LAYERS: list[tuple[str, ...]] = [
     ("core", "core.errors", "core.paths", "core.progress"),
     ("core.io",),
-    ("core.units", "core.tracks", "core.models", "core.cache"),
+    ("core.units", "core.tracks", "core.models", "core.cache", "core.edits"),
     ("core.face", "core.speech"),
     ("core.emotion", "core.scene"),
-    ("core.motion",),
+    ("core.motion", "core.mouth_keys"),
     ("core.render",),
     ("core.pipeline",),
     ("core.project", "core.eval"),
