@@ -143,6 +143,12 @@ class MediaPanel(QWidget):
         self.script_note.setObjectName("scriptNote")
         self.script_note.setWordWrap(True)
         self.script_note.setVisible(False)
+        self.btn_recognised = QPushButton("Use the recognised words")
+        self.btn_recognised.setToolTip("Replace the script by the words recognised from this narration "
+                                       "(correct them, then Apply)")
+        self.btn_recognised.setVisible(False)
+        self.btn_recognised.clicked.connect(self.use_recognised)
+        self._heard = ""              # what the analysis recognised while a typed script was set aside
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setVisible(False)
@@ -163,6 +169,7 @@ class MediaPanel(QWidget):
         lay.addWidget(self.script_title)
         lay.addWidget(self.script, 2)
         lay.addWidget(self.script_note)
+        lay.addWidget(self.btn_recognised)
         lay.addWidget(self.btn_script)
         session.analysis_ready.connect(self._on_analysis)
         session.analysis_cleared.connect(self._on_cleared)
@@ -183,6 +190,7 @@ class MediaPanel(QWidget):
         self._show_script(p.script)
         self.script_title.setText("Script")
         self.script_note.setVisible(False)
+        self.btn_recognised.setVisible(False)
         self.btn_script.setEnabled(False)
         self.audio_label.setText(Path(p.narration).name if p.narration else "No narration")
         if not self.session.analysis:
@@ -201,6 +209,7 @@ class MediaPanel(QWidget):
             self._show_script(self.session.project.script)
             self.script_title.setText("Script")
             self.script_note.setVisible(False)
+            self.btn_recognised.setVisible(False)
             self.btn_script.setEnabled(False)
         elif key == "narration":
             self._sync_all()
@@ -237,6 +246,8 @@ class MediaPanel(QWidget):
             self.script_note.setVisible(True)
         else:
             self.script_note.setVisible(False)
+        self._heard = al.script if script and al.source == "asr" and al.script else ""
+        self.btn_recognised.setVisible(bool(self._heard))
         self._script_edited()
 
     def _on_cleared(self) -> None:
@@ -293,6 +304,12 @@ class MediaPanel(QWidget):
     def _script_edited(self) -> None:
         text = self.script.toPlainText()
         self.btn_script.setEnabled(text != self.session.project.script and text != self.recognised)
+
+    def use_recognised(self) -> None:
+        """The typed script did not match: put the recognised words in the box, ready to correct and apply."""
+        if self._heard:
+            self.script.setPlainText(self._heard)
+            self.btn_script.setEnabled(True)
 
     def apply_script(self) -> QMessageBox | None:
         """Use the box's text; word edits belong to the old words, so ask before dropping them."""

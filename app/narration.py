@@ -4,13 +4,15 @@ Choosing, dropping or recording a narration first reads it on a worker (a
 file that is not audio is refused with core's message and the project keeps
 its narration), then looks at what the project has that was timed to the
 old narration (core.edits.timed_edits). Without such edits the narration is
-simply replaced. With them the studio asks, without blocking:
+simply replaced (a script is kept: it is aligned to the new narration, and
+when it does not match, the media panel says so and offers the recognised
+words). With them the studio asks, without blocking:
 
 - **Stretch to fit**: scenes, curve keys and mouth keys are scaled to the
   new length; the script stays (a re-recording of the same text is aligned
   again; a script that does not match is set aside by the analysis, which
   then recognises the words);
-- **Clear them**: no scenes, curve keys, mouth keys or script;
+- **Clear them**: no scenes, curve keys, mouth keys or script (start over);
 - **Cancel**: the narration stays as it was.
 
 Either way the word timings go back to the new narration's analysis (they
@@ -74,7 +76,7 @@ class NarrationChanger(QObject):
         """The new file is audio of ``duration`` s: replace, or ask first when edits would be lost."""
         p = self.session.project
         edits = timed_edits(p)
-        if not edits.any:
+        if not edits.timed:
             self.apply(path, duration, self.STRETCH)
             return None
         old = self.old_duration()
@@ -85,7 +87,7 @@ class NarrationChanger(QObject):
                 f"{old_name}{length}. These edits were made for the old one:</p><ul>{items}</ul>"
                 "<p><b>Stretch to fit</b> scales scenes, curve keys and mouth keys to the new length and "
                 "keeps the script (if it does not match the new narration, its words are recognised from "
-                "the audio instead).<br><b>Clear them</b> starts the timing over.<br>Word timings always "
+                "the audio instead).<br><b>Clear them</b> starts over (the script too).<br>Word timings always "
                 "come from the new narration. Undo brings everything back.</p>")
         box = QMessageBox(QMessageBox.Icon.Question, "New narration", text,
                           QMessageBox.StandardButton.Cancel, self.parent_widget.window())

@@ -28,8 +28,13 @@ class TimedEdits:
     script: bool = False     # a script the user typed or applied
 
     @property
+    def timed(self) -> bool:
+        """Edits placed in seconds of the narration (the script is not: it is aligned again)."""
+        return bool(self.words or self.mouth_keys or self.scenes or self.curve_keys)
+
+    @property
     def any(self) -> bool:
-        return bool(self.words or self.mouth_keys or self.scenes or self.curve_keys or self.script)
+        return self.timed or self.script
 
     def lines(self) -> list[str]:
         """One line per kind of edit, in words (for the studio's question)."""
@@ -112,3 +117,43 @@ def cleared(project) -> dict:
     if curves.get("channels"):
         curves = {}
     return {"scenes": [], "curves": curves, "mouth_keys": [], "alignment": None, "script": ""}
+
+
+def keep_user_segments(current: list[SceneSegment], suggested: list[SceneSegment],
+                       min_s: float = 0.3) -> list[SceneSegment]:
+    """The user's own segments kept as they are; suggestions only where no user segment is.
+
+    A suggestion that overlaps a user segment is cut back to the free part
+    before or after it (the longer one), or dropped when under ``min_s``.
+    """
+    mine = sorted((s for s in current if s.source == "user"), key=lambda s: s.start)
+    out = list(mine)
+    for sug in suggested:
+        free = [(sug.start, sug.end)]
+        for m in mine:
+            nxt = []
+            for a, b in free:
+                if m.end <= a or m.start >= b:
+                    nxt.append((a, b))
+                    continue
+                if m.start > a:
+                    nxt.append((a, m.start))
+                if m.end < b:
+                    nxt.append((m.end, b))
+            free = nxt
+        free = [(a, b) for a, b in free if b - a >= min_s]
+        if free:
+            a, b = max(free, key=lambda ab: ab[1] - ab[0])
+            out.append(SceneSegment(round(a, 3), round(b, 3), sug.text, sug.source))
+    return sorted(out, key=lambda s: s.start)
+
+
+def split_segment(segments: list[SceneSegment], i: int, t: float, min_s: float = 0.1) -> list[SceneSegment]:
+    """Segment ``i`` cut in two at ``t`` (both halves keep its text); ValueError when too close to an edge."""
+    s = segments[i]
+    if not (s.start + min_s <= t <= s.end - min_s):
+        raise ValueError(f"{t:.2f} s is not inside {s.start:.2f}-{s.end:.2f} s")
+    out = copy.deepcopy(segments)
+    out[i:i + 1] = [SceneSegment(s.start, round(t, 3), s.text, s.source),
+                    SceneSegment(round(t, 3), s.end, s.text, s.source)]
+    return out

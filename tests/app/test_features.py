@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from core.tracks import SceneSegment
 
@@ -232,7 +232,10 @@ def test_suggestions_cancel_and_remote_hosts_are_refused(loaded, qtbot, llm_serv
     llm_server.delay = 0.4
     s.edit("scenes", [SceneSegment(0.0, 1.0, "nods", "user")], "Add scene")
     before = list(s.project.scenes)
-    task = panel.suggest_all()
+    box = panel.suggest_all()                                  # the user's own segment: asked first
+    assert isinstance(box, QMessageBox)
+    box.findChild(QPushButton, "replace").click()
+    task = panel.task
     qtbot.waitUntil(lambda: any(h.endswith("/models") for h in llm_server.hits), timeout=10000)
     panel.btn_cancel.click()
     qtbot.waitUntil(lambda: panel.task is None, timeout=10000)
@@ -240,7 +243,7 @@ def test_suggestions_cancel_and_remote_hosts_are_refused(loaded, qtbot, llm_serv
     assert "cancelled" in panel.note.text()
     # a server on another machine is refused unless allowed in Settings
     loaded.settings.llm_url = "http://192.0.2.1:11434/v1"
-    panel.suggest_all()
+    panel.suggest_all().findChild(QPushButton, "keep").click()
     qtbot.waitUntil(lambda: panel.task is None, timeout=10000)
     assert "not on this machine" in errors.shown[-1]
     assert s.project.scenes == before
@@ -294,7 +297,7 @@ def test_drop_portrait_and_narration(studio, qtbot, clip_audio):
     assert _drop(studio, SAMPLE / "portrait.png")
     qtbot.waitUntil(lambda: s.project.portrait.endswith("portrait.png"), timeout=30000)
     assert _drop(studio, clip_audio)
-    assert s.project.narration == str(clip_audio)
+    qtbot.waitUntil(lambda: s.project.narration == str(clip_audio), timeout=30000)   # read on a worker first
     qtbot.waitUntil(studio.settled, timeout=60000)
     assert s.undo.count() == 2
     assert not _drop(studio, REPO / "pyproject.toml")   # not media: the window refuses the drag

@@ -184,6 +184,28 @@ def test_new_narration_clear_drops_the_old_edits_and_shows_recognised_words(load
         assert media.script.toPlainText() == ""
 
 
+def test_a_script_that_does_not_fit_the_new_narration_is_set_aside_with_the_heard_words(loaded, qtbot, other_audio):
+    win, s, media = loaded, loaded.session, loaded.media
+    _wait_motion(win, qtbot)
+    script = s.project.script
+    win.media.load_narration(str(other_audio))              # only a script: nothing timed, no question
+    qtbot.waitUntil(lambda: s.project.narration == str(other_audio), timeout=30000)
+    assert s.project.script == script
+    qtbot.waitUntil(win.settled, timeout=120000)
+    al = s.analysis.tracks.alignment
+    if al.source != "asr":
+        pytest.skip(f"speech to text gave no words here ({al.warnings})")
+    assert media.script_note.isVisible() and "not used" in media.script_note.text()
+    assert media.btn_recognised.isVisible()
+    media.btn_recognised.click()
+    assert media.script.toPlainText() == al.script and media.btn_script.isEnabled()
+    media.btn_script.click()
+    assert s.project.script == al.script
+    qtbot.waitUntil(win.settled, timeout=120000)
+    assert s.analysis.tracks.alignment.source == "forced"
+    assert not media.script_note.isVisible() and not media.btn_recognised.isVisible()
+
+
 def test_new_narration_cancel_keeps_everything(loaded, qtbot, other_audio, clip_audio):
     win, s = loaded, loaded.session
     _edited_project(win, qtbot)
