@@ -13,6 +13,7 @@ import argparse
 import importlib
 import json
 import logging
+import math
 import re
 import signal
 import sys
@@ -47,12 +48,15 @@ log = logging.getLogger("synchrorama")
 
 
 def parse_time(text: str) -> float:
-    """Seconds from '12.5', '1:02' or '01:02.5'."""
-    text = text.strip()
-    if ":" in text:
-        m, s = text.rsplit(":", 1)
-        return int(m) * 60 + float(s)
-    return float(text)
+    """Seconds from '12.5', '1:02', '01:02.5' or '1:02:03.5'; ValueError for anything else."""
+    parts = text.strip().split(":")
+    if len(parts) > 3 or not all(re.fullmatch(r"\d+(\.\d+)?", p) for p in parts) \
+            or any("." in p for p in parts[:-1]) or any(float(p) >= 60 for p in parts[1:]):
+        raise ValueError(f"not a time: {text!r}")
+    seconds = 0.0
+    for p in parts:
+        seconds = seconds * 60 + float(p)
+    return seconds
 
 
 def parse_scene(spec: str):
@@ -63,7 +67,11 @@ def parse_scene(spec: str):
     if not m:
         raise UserInputError(f"cannot read scene '{spec}'.", None,
                              "Write it as START-END: text, e.g. \"0-3.5: smiles and nods\".")
-    start, end = parse_time(m.group(1)), parse_time(m.group(2))
+    try:
+        start, end = parse_time(m.group(1)), parse_time(m.group(2))
+    except ValueError:
+        raise UserInputError(f"cannot read the times of scene '{spec}'.", None,
+                             "Write times as seconds (12.5), m:ss (1:02.5) or h:mm:ss, e.g. \"1:05-1:09: nods\".") from None
     if end <= start:
         raise UserInputError(f"scene '{spec}' ends before it starts.", None, "Swap the times.")
     return SceneSegment(start=start, end=end, text=m.group(3).strip(), source="user")
@@ -78,8 +86,14 @@ def read_script(value: str | None) -> str | None:
             return path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             raise UserInputError("script file not found.", path, "Check the path.") from None
+        except IsADirectoryError:
+            raise UserInputError("is a folder, not a script file.", path,
+                                 "Give the narration's text file after @, e.g. --script @narration.txt.") from None
         except UnicodeDecodeError:
             raise UserInputError("script is not UTF-8 text.", path, "Save it as UTF-8 text.") from None
+        except OSError as exc:
+            raise UserInputError(f"cannot read the script file ({exc.strerror or exc}).", path,
+                                 "Check the file's permissions.") from None
     return value.strip()
 
 
@@ -135,6 +149,8 @@ def _load_scene_file(path: Path):
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserInputError("scenes file not found.", path, "Check the path.") from None
+    except IsADirectoryError:
+        raise UserInputError("is a folder, not a scenes file.", path, "Give the scenes .json file.") from None
     except (ValueError, UnicodeDecodeError):
         raise UserInputError("scenes file is not valid JSON.", path,
                              'Use {"segments": [{"start": 0, "end": 2, "text": "..."}]}.') from None
@@ -148,6 +164,8 @@ def _load_scene_file(path: Path):
             v = seg.get(key)
             if isinstance(v, bool) or not isinstance(v, kinds):
                 raise UserInputError(f"scene {i + 1}'s {key} is {v!r}, not {what}.", path, shape)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise UserInputError(f"scene {i + 1}'s {key} is {v!r}, not a finite number of seconds.", path, shape)
     try:
         return SceneTrack.from_dict({"segments": segments}).segments
     except TypeError:
@@ -173,6 +191,10 @@ def run_render(args: argparse.Namespace) -> int:
 
         load_curves(args.emotion_curve)  # a bad curve file fails now, not after minutes of analysis
     check_export_settings(fps=args.fps, size=args.size, crf=args.crf, max_output=args.max_output)
+    from core.io.checks import check_seed, check_strength
+
+    check_seed(args.seed)
+    check_strength(args.emotion_strength)
     if args.output.suffix.lower() != ".mp4":
         raise UserInputError("the output must be an .mp4 file.", args.output, "Name it OUT.mp4.")
     _check_motion_options(args)

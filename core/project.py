@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -130,6 +131,7 @@ class Project:
         if not 0.0 <= expressive <= MAX_EXPRESSIVENESS:
             raise UserInputError(f"the project's expressiveness is {expressive:g}.", path,
                                  f"Set motion.expressiveness from 0 to {MAX_EXPRESSIVENESS:g} (1 = as analysed).")
+        from core.io.checks import check_seed, check_strength
         from core.mouth_keys import check_mouth_keys
 
         mouth = d.get("mouth") or {}
@@ -140,9 +142,9 @@ class Project:
             narration=_abs(media.get("narration", ""), base),
             script=str(d.get("script", "")),
             face=None if d.get("face") is None else int(d["face"]),
-            seed=int(d.get("seed", 0)),
+            seed=check_seed(d.get("seed", 0), "the project's seed", path),
             emotion=mode,
-            emotion_strength=float(emo.get("strength", 1.0)),
+            emotion_strength=check_strength(emo.get("strength", 1.0), "the project's emotion.strength", path),
             head_motion=head,
             blink_rate=blink,
             expressiveness=expressive,
@@ -150,7 +152,7 @@ class Project:
             scenes=[SceneSegment(float(s["start"]), float(s["end"]), str(s["text"]),
                                  str(s.get("source", "user")))
                     for s in d.get("scenes", {}).get("segments", [])],
-            alignment=Alignment.from_dict(align) if align else None,
+            alignment=_alignment(align, path),
             mouth_keys=keys,
             export=ExportOptions.from_dict(d.get("export", {})),
             path=str(path) if path else "",
@@ -209,6 +211,18 @@ def check_project_export(project: Project, output: str | Path | None = None, set
     check_room_for_video(out, image=project.portrait or None, audio=project.narration or None, fps=e.fps,
                          crf=e.crf, max_output=e.max_output, setting=setting or "the project's export.output")
     return out
+
+
+def _alignment(block: dict | None, path) -> Alignment | None:
+    """The project's word timings; a damaged block names itself instead of Python's exception text."""
+    if not block:
+        return None
+    try:
+        return Alignment.from_dict(block)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise UserInputError("the project's alignment (its word and phone timings) is damaged.", path,
+                             'Remove the "alignment" block (they are found again from the narration), '
+                             "or open the project's autosave copy.") from None
 
 
 def _setting(block: dict, key: str, default: float, path) -> float:
@@ -329,6 +343,7 @@ def _check_types(data: dict, path: str | Path | None) -> None:
     for i, seg in enumerate(data.get("scenes", {}).get("segments", []) if isinstance(data.get("scenes"), dict) else []):
         ok = isinstance(seg, dict) and all(
             not isinstance(seg.get(k), bool) and isinstance(seg.get(k), t)
+            and (t is str or math.isfinite(seg[k]))
             for k, t in (("start", (int, float)), ("end", (int, float)), ("text", str)))
         if not ok:
             raise UserInputError(f"the project file is damaged: its scene {i + 1} is {seg!r}.", path,

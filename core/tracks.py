@@ -316,6 +316,9 @@ class Tracks:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UserInputError("tracks file not found.", path, "Check the path.") from None
+        except IsADirectoryError:
+            raise UserInputError("is a folder, not a tracks file.", path,
+                                 "Give the .json file --save-tracks wrote.") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise UserInputError(
                 f"not a valid tracks file ({exc.__class__.__name__}).", path,
@@ -323,7 +326,11 @@ class Tracks:
             ) from None
         if not isinstance(data, dict) or data.get("kind") != "synchrorama-tracks":
             raise UserInputError("not a SynchroRaMa tracks file.", path, "Save one with --save-tracks.")
-        if int(data.get("schema", 0)) > TRACKS_SCHEMA:
+        schema = data.get("schema", 0)
+        if isinstance(schema, bool) or not isinstance(schema, int):
+            raise UserInputError(f"the tracks file's schema is {schema!r}, not a whole number.", path,
+                                 "Save it again with --save-tracks.")
+        if schema > TRACKS_SCHEMA:
             raise UserInputError(
                 f"tracks schema {data.get('schema')} is newer than this version supports ({TRACKS_SCHEMA}).",
                 path, "Update SynchroRaMa Studio.",

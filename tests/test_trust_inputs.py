@@ -405,3 +405,68 @@ def test_export_refuses_a_disk_too_small_and_leaves_nothing(tmp_path, disk_free,
         with Mp4Writer(tmp_path / "v.mp4", 512, 512, short_audio, ExportSettings(fps=25, crf=0)):
             raise AssertionError("the encoder started")
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the rest of the corpus: every bad input is exit 2 and one line (these were exit 1 with a traceback's
+# last line: IsADirectoryError, "cannot convert float NaN to integer", "expected non-negative integer"...)
+@pytest.mark.parametrize("args, words", [
+    (["--script", "@{tmp}"], "is a folder, not a script file"),
+    (["--scenes", "{tmp}"], "is a folder, not a scenes file"),
+    (["--load-tracks", "{tmp}"], "is a folder, not a tracks file"),
+    (["--scene", "1:99:3-5: nods"], "cannot read the times of scene '1:99:3-5: nods'"),
+    (["--scene", "1.5:30-2:00: nods"], "h:mm:ss"),
+    (["--seed", "-5"], "--seed -5 is negative"),
+    (["--emotion-strength", "nan"], "--emotion-strength is nan, not a finite number"),
+    (["--emotion-strength", "4"], "--emotion-strength 4 is out of range"),
+])
+def test_bad_flags_are_one_line_before_any_work(tmp_path, capsys, no_work, sample_image, short_audio, args, words):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code, line = _run(capsys, "render", "--image", str(sample_image), "--audio", str(short_audio), *args,
+                      "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and words in line, line
+
+
+def test_scene_times_in_hours_minutes_and_seconds():
+    from core.cli import parse_scene, parse_time
+
+    assert parse_time("12.5") == 12.5 and parse_time("1:02.5") == 62.5 and parse_time("1:02:03") == 3723
+    seg = parse_scene("1:05-1:09.5: nods")
+    assert (seg.start, seg.end, seg.text) == (65, 69.5, "nods")
+
+
+def test_scenes_file_with_a_nan_time(tmp_path, capsys, no_work):
+    f = tmp_path / "scenes.json"
+    f.write_text('{"segments": [{"start": NaN, "end": 2, "text": "nods"}]}')
+    code, line = _run(capsys, "render", "--scenes", str(f), "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and "scene 1's start is nan, not a finite number" in line and "scenes.json" in line
+
+
+def test_tracks_file_whose_schema_is_not_a_number(tmp_path, capsys):
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps({"kind": "synchrorama-tracks", "schema": "two"}))
+    code, line = _run(capsys, "render", "--load-tracks", str(f), "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and "the tracks file's schema is 'two', not a whole number" in line
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.update(seed=-5), "the project's seed -5 is negative"),
+    (lambda d: d["emotion"].update(strength=float("nan")), "the project's emotion.strength is nan, not a finite"),
+    (lambda d: d["emotion"].update(strength=7), "the project's emotion.strength 7 is out of range"),
+    (lambda d: d.update(scenes={"segments": [{"start": float("inf"), "end": 2, "text": "x"}]}), "its scene 1 is"),
+    (lambda d: d.update(alignment={"words": "x"}), "the project's alignment (its word and phone timings) is damaged"),
+])
+def test_project_values_that_failed_late_or_in_python_words(tmp_path, capsys, no_work, sample_image, short_audio,
+                                                             change, words):
+    from core.project import Project
+
+    doc = Project(name="p", portrait=str(sample_image), narration=str(short_audio)).to_dict()
+    change(doc)
+    f = tmp_path / "p.srproj"
+    f.write_text(json.dumps(doc))
+    code, line = _run(capsys, "render", "--project", str(f), "-o", str(tmp_path / "o.mp4"))
+    assert code == 2 and words in line and "p.srproj" in line and "Error" not in line, line
+
+
+def test_analyze_reads_the_script_like_render(tmp_path, capsys, short_audio):
+    code, line = _run(capsys, "analyze", "--audio", str(short_audio), "--script", f"@{tmp_path}")
+    assert code == 2 and "is a folder, not a script file" in line

@@ -33,17 +33,9 @@ def configure_analyze(p: argparse.ArgumentParser) -> None:
 
 
 def _read_script(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if value.startswith("@"):
-        path = Path(value[1:])
-        try:
-            return path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            raise UserInputError("script file not found.", path, "Check the path.") from None
-        except UnicodeDecodeError:
-            raise UserInputError("script is not UTF-8 text.", path, "Save it as UTF-8 text.") from None
-    return value.strip()
+    from core.cli import read_script   # one reader: a missing file, a folder, non-UTF-8 text are named
+
+    return read_script(value)
 
 
 def _top(d: dict[str, float]) -> str:

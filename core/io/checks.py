@@ -146,6 +146,26 @@ def _number(value: object, name: str, where: str | Path | None, integer: bool) -
     return float(value)
 
 
+def check_seed(seed: object, name: str = "--seed", where: str | Path | None = None) -> int:
+    """A motion seed: any whole number from 0 up (a negative one fails deep inside NumPy)."""
+    v = _number(seed, name, where, integer=True)
+    if v < 0:
+        raise UserInputError(f"{name} {v:g} is negative.", where,
+                             f"Use 0 or more for {name} (each number gives another take of the motion).")
+    return int(v)
+
+
+def check_strength(value: object, name: str = "--emotion-strength", where: str | Path | None = None) -> float:
+    """The emotion strength: 0 (neutral face) .. 3 (exaggerated), 1 = as analysed."""
+    from core.emotion.control import MAX_STRENGTH
+
+    v = _number(value, name, where, integer=False)
+    if not 0.0 <= v <= MAX_STRENGTH:
+        raise UserInputError(f"{name} {v:g} is out of range.", where,
+                             f"Use 0..{MAX_STRENGTH:g} for {name} (1 = as analysed).")
+    return v
+
+
 def check_fps(fps: object, name: str = "--fps", where: str | Path | None = None) -> float:
     """A frame rate every command can use: 1..120 frames a second (0 would divide by zero)."""
     v = _number(fps, name, where, integer=False)
