@@ -245,5 +245,26 @@ def mouth_curves(feat: AudioFeatures, fps: float, n: int,
     pred = model.predict(feat)
     centre = np.median(pred, axis=0) if len(pred) else np.zeros(len(model.units), np.float32)
     pred = centre + (pred - centre) * np.asarray(model.spread, np.float32)
+    pred = centre + (pred - centre) * range_gain(pred[:, model.units.index("jaw_open")])
     return {u: np.clip(to_video_frames(pred[:, i], feat.rate, fps, n), 0, 1)
             for i, u in enumerate(model.units)}
+
+
+# Range control: on a voice over music the model hedges the whole clip: the
+# widened jaw's 5th-95th percentile range (100 Hz) is 0.36 on lp_d10, against
+# 0.56-0.81, median 0.65, on 14 held-out speech recordings (12 of RAVDESS
+# actor 20, held out of training, and the two radio narrations), and the
+# face barely moves. Like loudness normalisation, a recording whose jaw
+# range falls short of a speaking voice's is widened up to that range (never
+# narrowed, at most x MAX_RANGE_GAIN). The target comes from speech, not
+# from the singing clip it was prompted by.
+SPEECH_JAW_RANGE = 0.65
+MAX_RANGE_GAIN = 2.0
+
+
+def range_gain(jaw: np.ndarray) -> float:
+    """Extra widening for a recording whose predicted jaw range is narrower than speech's."""
+    if len(jaw) < 10:
+        return 1.0
+    r = float(np.percentile(jaw, 95) - np.percentile(jaw, 5))
+    return float(np.clip(SPEECH_JAW_RANGE / max(r, 1e-3), 1.0, MAX_RANGE_GAIN))

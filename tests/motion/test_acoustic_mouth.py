@@ -228,3 +228,38 @@ def test_training_command_round_trip_on_espeak_only(tmp_path, monkeypatch, fresh
     msgs: list[str] = []
     at.train(None, tmp_path / "w2", cache=cache, epochs=1, n_aug=1, progress=msgs.append)
     assert any("reusing" in s for s in msgs)
+
+
+def test_range_gain_widens_a_hedged_recording_up_to_speech_only():
+    rng = np.random.default_rng(1)
+    narrow = 0.4 + 0.15 * rng.standard_normal(2000)          # 5-95 % range ~0.49
+    assert am.range_gain(narrow) == pytest.approx(am.SPEECH_JAW_RANGE / np.ptp(np.percentile(narrow, [5, 95])),
+                                                  rel=1e-6)
+    assert am.range_gain(0.4 + 0.02 * rng.standard_normal(2000)) == am.MAX_RANGE_GAIN   # capped
+    assert am.range_gain(0.4 + 0.3 * rng.standard_normal(2000)) == 1.0                   # never narrowed
+
+
+def test_a_voice_over_music_moves_the_mouth_like_speech(tmp_path, fresh_cache):
+    """lp_d10 (singing over music) hedged to a jaw range of 0.36; a held-out RAVDESS line keeps its range."""
+    from core.io.audio import load_audio
+    from core.io.ffmpeg import run_ffmpeg
+
+    m = am.load_model()
+    j = am.UNITS.index("jaw_open")
+
+    def jaw_range(samples, sr) -> tuple[float, float]:
+        feat = analyse_audio(samples, sr)
+        jaw = am.mouth_curves(feat, 100.0, feat.n, m)["jaw_open"]
+        raw = m.predict(feat)[:, j]
+        widened = np.median(raw) + (raw - np.median(raw)) * m.spread[j]
+        return am.range_gain(widened), float(np.ptp(np.percentile(jaw, [5, 95])))
+
+    clip = shared("clips", "lp_d10.mp4")
+    wav = tmp_path / "a.wav"
+    run_ffmpeg(["-y", "-i", str(clip), "-vn", "-ac", "1", "-ar", "16000", str(wav)], check=True)
+    song = load_audio(wav)
+    gain, rng_song = jaw_range(song.samples, song.sample_rate)
+    assert gain > 1.5 and rng_song > 0.55, (gain, rng_song)        # was a range of 0.36
+    speech = load_audio(shared("emotion_speech", "ravdess", "Actor_20", "03-01-05-02-02-02-20.flac"))
+    gain, _ = jaw_range(speech.samples, speech.sample_rate)
+    assert gain == 1.0
