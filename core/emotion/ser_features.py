@@ -1,4 +1,4 @@
-"""Acoustic features for speech emotion recognition, numpy + scipy only.
+"""Acoustic features for speech emotion recognition, numpy + scipy.fft only.
 
 Frame features are computed once per recording at 100 Hz; a classifier
 window (utterance in training, ~2 s sliding window at run time) is then
@@ -80,15 +80,67 @@ def _yin_f0(padded: np.ndarray, sr: int, first: int, stop: int) -> np.ndarray:
     centred call would; taking frames in blocks gives the same answer with
     memory bounded by the block, not by the narration.
     """
-    import librosa
-
     seg = padded[first * HOP: (stop - 1) * HOP + YIN_FRAME]
-    f0 = librosa.yin(seg, fmin=70, fmax=500, sr=sr, frame_length=YIN_FRAME, hop_length=HOP,
-                     trough_threshold=0.1, center=False)
+    f0 = yin(seg, fmin=70, fmax=500, sr=sr, frame_length=YIN_FRAME, hop_length=HOP, trough_threshold=0.1)
     f0 = np.asarray(f0, np.float32)[: stop - first]
     if len(f0) < stop - first:
         f0 = np.pad(f0, (0, stop - first - len(f0)), constant_values=np.nan)
     return f0
+
+
+def yin(y: np.ndarray, *, fmin: float, fmax: float, sr: int, frame_length: int, hop_length: int,
+        trough_threshold: float = 0.1) -> np.ndarray:
+    """F0 (Hz) per frame by YIN (de Cheveigne and Kawahara 2002), uncentred frames.
+
+    The same arithmetic, step for step and in the same precision, as
+    ``librosa.yin(..., center=False)`` of librosa 0.11, which the SER heads
+    were trained with (tests/emotion/test_yin.py compares the two): numpy
+    and scipy.fft only, so a render neither imports librosa (seconds of
+    imports, scipy.signal among them) nor compiles its numba kernels, which
+    made the first render after an install several times slower.
+    """
+    import scipy.fft
+
+    y = np.asarray(y)
+    n = 1 + (len(y) - frame_length) // hop_length
+    if n < 1:
+        return np.zeros(0)
+    # frames as columns: (frame_length, n), a strided view
+    frames = np.lib.stride_tricks.as_strided(
+        y, shape=(frame_length, n), strides=(y.strides[0], y.strides[0] * hop_length), writeable=False)
+    min_period = int(np.floor(sr / fmax))
+    max_period = min(int(np.ceil(sr / fmin)), frame_length - 1)
+    # cumulative mean normalised difference (equation 8); the autocorrelation by FFT
+    n_pad = scipy.fft.next_fast_len(2 * frame_length - 1, real=True)
+    spec = scipy.fft.rfft(frames, n=n_pad, axis=0)
+    acf = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=n_pad, axis=0)[: max_period + 1]
+    d = np.square(frames)
+    np.cumsum(d, out=d, axis=0)
+    k = slice(1, max_period + 1)
+    d[0, :] = 0
+    d[k, :] = 2 * (acf[0:1, :] - acf[k, :]) - d[: k.stop - 1, :]
+    numerator = d[min_period: max_period + 1, :]
+    cumulative_mean = np.cumsum(d[k, :], axis=0) / np.arange(1, max_period + 1)[:, None]
+    denominator = cumulative_mean[min_period - 1: max_period, :]
+    cmnd = numerator / (denominator + np.finfo(denominator.dtype).tiny)
+    # parabolic interpolation of each lag's optimum (0 at the ends, or beyond a bin)
+    a = cmnd[2:] + cmnd[:-2] - 2 * cmnd[1:-1]
+    b = (cmnd[2:] - cmnd[:-2]) / 2
+    shifts = np.zeros_like(cmnd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shifts[1:-1] = np.where(np.abs(b) >= np.abs(a), 0, -b / a)
+    # troughs: local minima, the first lag against the second, the last against the one before
+    trough = np.zeros(cmnd.shape, bool)
+    trough[1:-1] = (cmnd[1:-1] < cmnd[:-2]) & (cmnd[1:-1] <= cmnd[2:])
+    trough[0] = cmnd[0] < cmnd[1]
+    trough[-1] = cmnd[-1] < cmnd[-2]
+    below = trough & (cmnd < trough_threshold)
+    # the first trough under the threshold, else the global minimum
+    period = np.argmax(below, axis=0)
+    none = ~below.any(axis=0)
+    period[none] = np.argmin(cmnd, axis=0)[none]
+    period = min_period + period + np.take_along_axis(shifts, period[None, :], axis=0)[0]
+    return sr / period
 
 
 def _spectral_block(raw: np.ndarray) -> list[np.ndarray]:

@@ -127,7 +127,9 @@ class PoseField:
 
     def forward(self, rot: np.ndarray, tx: float, ty: float, sc: float) -> np.ndarray:
         """(g, g, 2) forward displacement in pixels of every rest grid point."""
-        moved = self._q @ rot[:2].T * (1.0 + sc) + self.pivot[:2]
+        # einsum, not BLAS: a (g*g, 3) x (3, 2) product is too small to gain from BLAS threads,
+        # which only wait for a busy core
+        moved = np.einsum("nk,dk->nd", self._q, rot[:2]) * (1.0 + sc) + self.pivot[:2]
         d = moved - self._p2
         d[:, 0] += tx * self.face_w
         d[:, 1] += ty * self.face_w
