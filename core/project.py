@@ -131,6 +131,7 @@ class Project:
         if not 0.0 <= expressive <= MAX_EXPRESSIVENESS:
             raise UserInputError(f"the project's expressiveness is {expressive:g}.", path,
                                  f"Set motion.expressiveness from 0 to {MAX_EXPRESSIVENESS:g} (1 = as analysed).")
+        from core.emotion.control import MAX_STRENGTH
         from core.io.checks import check_seed, check_strength
         from core.mouth_keys import check_mouth_keys
 
@@ -144,7 +145,8 @@ class Project:
             face=None if d.get("face") is None else int(d["face"]),
             seed=check_seed(d.get("seed", 0), "the project's seed", path),
             emotion=mode,
-            emotion_strength=check_strength(emo.get("strength", 1.0), "the project's emotion.strength", path),
+            emotion_strength=check_strength(emo.get("strength", 1.0), MAX_STRENGTH, "the project's emotion.strength",
+                                            path),
             head_motion=head,
             blink_rate=blink,
             expressiveness=expressive,

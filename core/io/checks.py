@@ -155,14 +155,14 @@ def check_seed(seed: object, name: str = "--seed", where: str | Path | None = No
     return int(v)
 
 
-def check_strength(value: object, name: str = "--emotion-strength", where: str | Path | None = None) -> float:
-    """The emotion strength: 0 (neutral face) .. 3 (exaggerated), 1 = as analysed."""
-    from core.emotion.control import MAX_STRENGTH
-
+def check_strength(value: object, maximum: float, name: str = "--emotion-strength",
+                   where: str | Path | None = None) -> float:
+    """The emotion strength: 0 (neutral face) .. ``maximum`` (core.emotion.control.MAX_STRENGTH,
+    passed in so this low layer does not import the emotion stage), 1 = as analysed."""
     v = _number(value, name, where, integer=False)
-    if not 0.0 <= v <= MAX_STRENGTH:
+    if not 0.0 <= v <= maximum:
         raise UserInputError(f"{name} {v:g} is out of range.", where,
-                             f"Use 0..{MAX_STRENGTH:g} for {name} (1 = as analysed).")
+                             f"Use 0..{maximum:g} for {name} (1 = as analysed).")
     return v
 
 
