@@ -5,6 +5,12 @@ export runs never changes what that export renders. A job renders with
 core.pipeline.render_tracks, whose Mp4Writer writes to a temporary file and
 renames it at the end: a cancelled or failed export leaves nothing at the
 output path.
+
+Where a video goes by default: beside the project file (<project>.mp4), or,
+for a project never saved, the user's Videos folder (never the folder the
+studio happened to be started from). An output that exists already, or that
+a queued job will write, is replaced only after the user says so. A finished
+job can be opened or shown in its folder; a queued one removed.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QStandardPaths, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from core.project import ExportOptions, render_project
@@ -29,6 +36,28 @@ from app.workers import Runner, Task, while_alive
 
 # project fields this panel shows: an undo/redo of any of them refreshes the widgets
 PROJECT_KEYS = ("export",)
+
+
+def videos_dir() -> Path:
+    """The user's Videos folder (XDG / Windows known folder), else ~/Videos."""
+    loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
+    return Path(loc) if loc else Path.home() / "Videos"
+
+
+def default_export(project) -> Path:
+    """Where an export goes unless the user chose: beside the project, or in the Videos folder."""
+    from core.project import _slug
+
+    if project.export.output:
+        return Path(project.export.output)
+    if project.path:
+        return Path(project.path).with_suffix(".mp4")
+    return videos_dir() / f"{_slug(project.name)}.mp4"
+
+
+def open_url(url: QUrl) -> bool:
+    """Hand a file or folder to the desktop (a seam the tests replace: no file manager there)."""
+    return QDesktopServices.openUrl(url)
 
 
 def avatars() -> list[str]:
@@ -176,7 +205,19 @@ class ExportPanel(QWidget):
         self.progress.setRange(0, 1000)
         self.eta = QLabel("")
         self.queue = QListWidget()
+        self.queue.setObjectName("exportQueue")
         self.queue.setMaximumHeight(110)
+        self.queue.currentRowChanged.connect(lambda _r: self._job_buttons())
+        self.btn_open = QPushButton("Open")
+        self.btn_open.setToolTip("Play the exported video")
+        self.btn_open.clicked.connect(self.open_selected)
+        self.btn_show = QPushButton("Show in folder")
+        self.btn_show.setToolTip("Open the folder that holds the exported video")
+        self.btn_show.clicked.connect(self.show_selected)
+        self.btn_remove = QPushButton("Remove")
+        self.btn_remove.setToolTip("Take the selected job off the list (a running one: Cancel it first)")
+        self.btn_remove.clicked.connect(self.remove_selected)
+        self.overwrite_box: QMessageBox | None = None
         row = QHBoxLayout()
         row.addWidget(self.btn_export)
         row.addWidget(self.btn_cancel)
@@ -188,6 +229,10 @@ class ExportPanel(QWidget):
         lay.addWidget(self.eta)
         lay.addWidget(QLabel("Queue"))
         lay.addWidget(self.queue)
+        jrow = QHBoxLayout()
+        for b in (self.btn_open, self.btn_show, self.btn_remove):
+            jrow.addWidget(b)
+        lay.addLayout(jrow)
         lay.addStretch(1)
 
         self.max_output.valueChanged.connect(self._snap_max_output)
@@ -196,13 +241,19 @@ class ExportPanel(QWidget):
         self.fps.valueChanged.connect(self._edited)
         self.renderer.currentIndexChanged.connect(self._edited)
         self.avatar.currentIndexChanged.connect(self._edited)
-        self.output.editingFinished.connect(self._edited)
+        self.output.editingFinished.connect(self._output_edited)
         session.changed.connect(lambda k: self.sync() if k in PROJECT_KEYS else None)
         session.project_loaded.connect(self.sync)
         session.analysis_ready.connect(self._enable)
         session.analysis_cleared.connect(self._enable)
+        session.saved.connect(lambda _p: self._refresh_output())   # saved: the default is beside the file now
         self.refresh_renderers()
         self.sync()
+        self._job_buttons()
+
+    def _refresh_output(self) -> None:
+        if not self.session.project.export.output:
+            self.output.setText(str(default_export(self.session.project)))
 
     # -- options <-> project ---------------------------------------------------
     def refresh_renderers(self) -> None:
@@ -251,17 +302,33 @@ class ExportPanel(QWidget):
         self.renderer.setCurrentIndex(max(0, self.renderer.findData(o.renderer)))
         if o.avatar:
             self.avatar.setCurrentText(o.avatar)
-        self.output.setText(str(self.session.project.default_output()))
+        self.output.setText(str(default_export(self.session.project)))
         for w in widgets:
             w.blockSignals(False)
         self._enable()
 
-    def options(self) -> ExportOptions:
-        out = self.output.text().strip()
-        default = str(self.session.project.default_output()) if not self.session.project.export.output else ""
+    def options(self, output: str | None = None) -> ExportOptions:
+        """The form as export settings. The output stays what the project holds ("" = the default place)
+        unless ``output`` is given (the user typed or browsed one): a default shown in the field is never
+        stored as a fixed path, so it follows the project when it is saved elsewhere."""
+        if output is None:
+            out = self.session.project.export.output
+        else:
+            from dataclasses import replace
+
+            out = output.strip()
+            if out == str(default_export(replace(self.session.project,
+                                                 export=replace(self.session.project.export, output="")))):
+                out = ""
         return ExportOptions(renderer=self.renderer.currentData(), avatar=self.avatar.currentText(),
                              size=self.size.value(), max_output=self.max_output.value(), fps=self.fps.value(),
-                             crf=self.crf.value(), output="" if out == default else out)
+                             crf=self.crf.value(), output=out)
+
+    def _output_edited(self) -> None:
+        new = self.options(self.output.text())
+        if new != self.session.project.export:
+            self.session.edit("export", new, "Export output", merge=1001)
+        self.output.setText(str(default_export(self.session.project)))
 
     def _snap_max_output(self, v: int) -> None:
         """A cap below 64 px is no video: typed values 1..63 snap to 64 (the export check refuses them)."""
@@ -302,19 +369,84 @@ class ExportPanel(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export video", self.output.text(), "MP4 video (*.mp4)")
         if path:
             self.output.setText(path if path.endswith(".mp4") else path + ".mp4")
-            self._edited()
+            self._output_edited()
 
     # -- queue -----------------------------------------------------------------
-    def enqueue(self, output: str | None = None) -> ExportJob | None:
+    def enqueue(self, output: str | None = None) -> ExportJob | QMessageBox | None:
+        """Queue an export; an output that exists (or a queued job will write) is replaced only when asked."""
         s = self.session
         if self.blocker():
             return None
-        out = str(Path(output or self.output.text().strip() or s.project.default_output()).expanduser().resolve())
+        out = str(Path(output or self.output.text().strip() or default_export(s.project)).expanduser().resolve())
+        pending = any(j.output == out and j.status in ("queued", "running") for j in self.jobs)
+        if Path(out).exists() or pending:
+            what = "is already in the queue" if pending else "exists already"
+            box = QMessageBox(QMessageBox.Icon.Question, "Export",
+                              f"{Path(out).name} {what} in {Path(out).parent}. Replace it?",
+                              QMessageBox.StandardButton.Cancel, self.window())
+            box.setObjectName("overwriteQuestion")
+            replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+            replace.setObjectName("replace")
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+            def answered(_r, b=box, out=out):
+                self.overwrite_box = None
+                if b.clickedButton() is replace:
+                    self._queue(out)
+                else:
+                    self.eta.setText("Export not started: the file was kept.")
+
+            box.finished.connect(answered)
+            self.overwrite_box = box
+            box.open()
+            return box
+        return self._queue(out)
+
+    def _queue(self, out: str) -> ExportJob:
+        s = self.session
         job = ExportJob(out, self.options(), copy.deepcopy(s.project), s.analysis)
         self.jobs.append(job)
         self.queue.addItem(f"{Path(out).name}: queued")
         self._next()
+        self._job_buttons()
         return job
+
+    # -- finished and queued jobs ------------------------------------------------
+    def selected_job(self) -> ExportJob | None:
+        i = self.queue.currentRow()
+        if 0 <= i < len(self.jobs):
+            return self.jobs[i]
+        done = [j for j in self.jobs if j.status == "done"]
+        return done[-1] if done else None
+
+    def _job_buttons(self) -> None:
+        job = self.selected_job()
+        done = job is not None and job.status == "done" and Path(job.output).exists()
+        self.btn_open.setEnabled(done)
+        self.btn_show.setEnabled(done)
+        i = self.queue.currentRow()
+        sel = self.jobs[i] if 0 <= i < len(self.jobs) else None
+        self.btn_remove.setEnabled(sel is not None and sel.status != "running")
+
+    def open_selected(self) -> bool:
+        job = self.selected_job()
+        return job is not None and open_url(QUrl.fromLocalFile(job.output))
+
+    def show_selected(self) -> bool:
+        job = self.selected_job()
+        return job is not None and open_url(QUrl.fromLocalFile(str(Path(job.output).parent)))
+
+    def remove_selected(self) -> bool:
+        """Drop the selected job from the list: a queued one never runs; a running one must be cancelled."""
+        i = self.queue.currentRow()
+        if not 0 <= i < len(self.jobs) or self.jobs[i].status == "running":
+            return False
+        job = self.jobs.pop(i)
+        self.queue.takeItem(i)
+        self.eta.setText(f"Removed {Path(job.output).name} from the queue." if job.status == "queued"
+                         else f"Removed {Path(job.output).name} from the list (the file stays).")
+        self._job_buttons()
+        return True
 
     def _row(self, job: ExportJob) -> None:
         i = self.jobs.index(job)
@@ -338,6 +470,7 @@ class ExportPanel(QWidget):
         self.btn_cancel.setEnabled(True)
         self.progress.setValue(0)
         self._row(job)
+        self._job_buttons()
         self.runner.start(task)
 
     def _progress(self, job: ExportJob, stage: str, done: float, total: float) -> None:
@@ -371,6 +504,7 @@ class ExportPanel(QWidget):
         self.current = None
         self.job_finished.emit(job)
         self._next()
+        self._job_buttons()
 
     def cancel_current(self) -> None:
         if self.current is not None and self.current.task is not None:

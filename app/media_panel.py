@@ -253,6 +253,10 @@ class MediaPanel(QWidget):
     def _on_cleared(self) -> None:
         p = self.session.project
         self.view.set_rig(None)
+        missing = self.session.missing_media()
+        if missing:
+            self.view.set_note(f"The {' and '.join(missing)} cannot be found: File > Locate missing media...")
+            return
         self.view.set_note("Analysing..." if self.session.analysing else
                            ("Portrait and narration needed." if not (p.portrait and p.narration) else "Not analysed."))
 

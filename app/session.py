@@ -107,8 +107,10 @@ class Session(QObject):
     analysis_progress = Signal(str, float, float)
     analysis_ready = Signal()
     analysis_cleared = Signal()
+    media_missing = Signal(list)     # ["portrait", "narration"]: not where the project says (moved?)
     motion_ready = Signal()          # self.tracks holds the latest edit
     message = Signal(str)            # status-bar text
+    saved = Signal(str)              # the project was written to this path
     error = Signal(object)           # an exception to show as a dialog
 
     def __init__(self, parent: QObject | None = None):
@@ -173,6 +175,7 @@ class Session(QObject):
             discard_autosave(None, self.session_id)
         self.undo.setClean()
         self.message.emit(f"Saved {out}")
+        self.saved.emit(str(out))
         return out
 
     @property
@@ -247,6 +250,14 @@ class Session(QObject):
         if self.analysis is not None and self.analysis.key == self.analysis_key():
             self.rebuild_motion()
             return
+        missing = self.missing_media()
+        if missing:
+            # a moved or renamed file: nothing to analyse; the window offers Locate...
+            self._analysis_task = None
+            self.analysis, self.tracks = None, None
+            self.analysis_cleared.emit()
+            self.media_missing.emit(missing)
+            return
         task = Task(analysis_job, copy.deepcopy(p), self.cache_root, name="analysis")
         self._analysis_task = task
         task.signals.progress.connect(self.analysis_progress)
@@ -255,6 +266,10 @@ class Session(QObject):
         self.analysis_started.emit()
         self.message.emit("Analysing the portrait and the narration...")
         self.long.start(task)
+
+    def missing_media(self) -> list[str]:
+        p = self.project
+        return [k for k in ("portrait", "narration") if getattr(p, k) and not Path(getattr(p, k)).is_file()]
 
     @property
     def analysing(self) -> bool:
@@ -297,6 +312,9 @@ class Session(QObject):
         self._start_motion()
 
     def _start_motion(self) -> None:
+        if self.analysis is None:      # the media changed while a rebuild ran: the next analysis rebuilds
+            self._motion_busy, self._motion_again = False, False
+            return
         self._motion_busy, self._motion_again = True, False
         gen = self._motion_gen
         task = Task(motion_job, copy.deepcopy(self.project), self.analysis, name="motion")

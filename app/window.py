@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         s.analysis_progress.connect(self._analysis_progress)
         s.analysis_ready.connect(self._analysis_ready)
         s.analysis_cleared.connect(self._analysis_cleared)
+        s.media_missing.connect(self.offer_locate)
         s.motion_ready.connect(self._motion_ready)
         s.undo.cleanChanged.connect(self._clean_changed)
         self.timeline.canvas.note.connect(lambda m: self.statusBar().showMessage(m, 10000))
@@ -183,6 +184,12 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         self._act(f, "Import &portrait...", self.media.choose_portrait)
         self._act(f, "Import &narration...", self.media.choose_narration)
+        self.locate_action = self._act(f, "&Locate missing media...", lambda: self.offer_locate(),
+                                       tip="Point the project at a portrait or narration that was moved")
+        self.locate_action.setEnabled(False)
+        f.addSeparator()
+        self.export_action = self._act(f, "&Export video", self.export_video, "Ctrl+E",
+                                       "Render the project to an MP4 with the Export tab's settings")
         f.addSeparator()
         self._act(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         e = mb.addMenu("&Edit")
@@ -219,7 +226,11 @@ class MainWindow(QMainWindow):
         self._act(t, "&Models...", self.show_models)
         self._act(t, "&Settings...", self.show_settings)
         h = mb.addMenu("&Help")
-        self._act(h, "Where is the log?", lambda: QMessageBox.information(self, "Log", f"The log is at {LOG_FILE}"))
+        self._act(h, "&Getting started", lambda: self.show_help("getting started"), QKeySequence.StandardKey.HelpContents)
+        self._act(h, "&Keyboard and mouse shortcuts", lambda: self.show_help("shortcuts"))
+        self._act(h, "Where is the &log?", lambda: self.show_help("log"))
+        h.addSeparator()
+        self._act(h, "&About SynchroRaMa Studio", lambda: self.show_help("about"))
         self.tool = self.addToolBar("Main")
         self.tool.setObjectName("main-toolbar")
         self.tool.setMovable(False)
@@ -353,6 +364,7 @@ class MainWindow(QMainWindow):
 
     def _analysis_ready(self) -> None:
         self.busy.setVisible(False)
+        self.locate_action.setEnabled(False)
         an = self.session.analysis
         self.view.duration = an.tracks.duration
         self.transport.set_media(an.audio.samples, an.audio.sample_rate, an.tracks.duration, an.tracks.fps)
@@ -383,6 +395,94 @@ class MainWindow(QMainWindow):
 
     def fit(self) -> None:
         self.view.fit(max(self.timeline.canvas.width(), 400))
+
+    def show_help(self, page: str):
+        """A help page in a dialog that does not block the window."""
+        from app import help as helppages
+
+        title, body = {
+            "getting started": ("Getting started", helppages.GETTING_STARTED),
+            "shortcuts": ("Shortcuts", helppages.shortcuts_html(self)),
+            "about": ("About SynchroRaMa Studio", helppages.about_html()),
+            "log": ("Log", f"<p>The studio's log (errors with their details) is at</p><p><b>{LOG_FILE}</b></p>"),
+        }[page]
+        dlg = helppages.HelpDialog(title, body, self)
+        dlg.open()
+        self.help_dialog = dlg
+        return dlg
+
+    # -- media that moved ------------------------------------------------------------
+    def offer_locate(self, missing: list[str] | None = None) -> QMessageBox | None:
+        """The project's media are not where it says: ask (without blocking) to locate them."""
+        missing = self.session.missing_media() if missing is None else missing
+        self.locate_action.setEnabled(bool(missing))
+        if not missing:
+            return None
+        p = self.session.project
+        what = " and ".join(f"the {k}" for k in missing)
+        paths = "".join(f"<li>{k}: {getattr(p, k)}</li>" for k in missing)
+        self.preview.clear(f"{what[0].upper()}{what[1:]} is missing (moved or renamed?): File > Locate missing "
+                           "media... points the project at it.")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Media not found",
+                          f"<p>{what[0].upper()}{what[1:]} of this project cannot be found where it was:</p>"
+                          f"<ul>{paths}</ul><p>Locate the file to go on; the project remembers the new place "
+                          "when you save it.</p>", QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("missingMedia")
+        locate = box.addButton("Locate...", QMessageBox.ButtonRole.AcceptRole)
+        locate.setObjectName("locate")
+        box.setDefaultButton(locate)
+
+        def answered(_r, b=box, kind=missing[0]):
+            self.missing_box = None
+            if b.clickedButton() is locate:
+                self.locate_dialog(kind)
+
+        box.finished.connect(answered)
+        self.missing_box = box
+        box.open()
+        return box
+
+    def locate_dialog(self, kind: str) -> QFileDialog:
+        """A file dialog for one missing file, opened in the folder it was in (or the project's)."""
+        from app.media_panel import AUDIO_FILTER, IMAGE_FILTER
+
+        p = self.session.project
+        old = Path(getattr(p, kind))
+        start = next((str(d) for d in (old.parent, Path(p.path).parent if p.path else None) if d and d.is_dir()), "")
+        dlg = QFileDialog(self, f"Locate the {kind} ({old.name})", start,
+                          IMAGE_FILTER if kind == "portrait" else AUDIO_FILTER)
+        dlg.setObjectName("locateDialog")
+        dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dlg.fileSelected.connect(lambda f, k=kind: self.relink(k, f))
+        dlg.open()
+        self.locate_file_dialog = dlg
+        return dlg
+
+    def relink(self, kind: str, path: str) -> None:
+        """Point ``kind`` at ``path``; another missing file with its old name in that folder comes along."""
+        p = self.session.project
+        changes = {kind: str(Path(path).resolve())}
+        found = []
+        for other in self.session.missing_media():
+            if other == kind:
+                continue
+            cand = Path(path).parent / Path(getattr(p, other)).name
+            if cand.is_file():
+                changes[other] = str(cand.resolve())
+                found.append(other)
+        self.session.edit_many(changes, f"Locate {kind}")
+        self.statusBar().showMessage(f"Located the {kind}" + (f"; found the {found[0]} there too" if found else "")
+                                     + ". Save the project to keep the new place.", 10000)
+
+    def export_video(self):
+        """File > Export video: the Export tab, and the job queued (or why it cannot start)."""
+        self.right_dock.show()
+        self.right_tabs.setCurrentIndex(self.right_tabs.count() - 1)
+        why = self.export.blocker()
+        if why:
+            self.statusBar().showMessage(f"Cannot export yet: {why}", 10000)
+            return None
+        return self.export.enqueue()
 
     # -- dialogs -------------------------------------------------------------------
     def show_models(self) -> None:
