@@ -36,10 +36,13 @@ def setup_logging() -> str:
         LOG_FILE = "(no log file: the log directory is not writable)"
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("synchrorama")
-    if not any(isinstance(h, type(handler)) for h in root.handlers):
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    # the studio's own loggers ("synchrorama.app") and the library's (core modules log
+    # under their module names, "core.emotion.text"...) write to the same file
+    for name in ("synchrorama", "core"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, type(handler)) for h in logger.handlers):
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     return LOG_FILE
 
 

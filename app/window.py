@@ -102,6 +102,12 @@ class MainWindow(QMainWindow):
         self.busy.setRange(0, 1000)
         self.busy.setVisible(False)
         self.audio_note = QLabel("")
+        # what the analysis or render did without (a missing optional package...): stays
+        # until the next motion, every note in its tooltip (core's tracks warnings)
+        self.analysis_note = QLabel("")
+        self.analysis_note.setObjectName("analysisNotes")
+        self.analysis_note.setVisible(False)
+        self.statusBar().addPermanentWidget(self.analysis_note)
         self.statusBar().addPermanentWidget(self.audio_note)
         self.statusBar().addPermanentWidget(self.busy)
         if not self.transport.audio.available:
@@ -373,6 +379,7 @@ class MainWindow(QMainWindow):
         self.fit()
 
     def _analysis_cleared(self) -> None:
+        self.analysis_note.setVisible(False)   # the notes were about the previous media
         if not self.session.analysing:
             self.busy.setVisible(False)
         self.engine.set_rig(None)
@@ -381,9 +388,12 @@ class MainWindow(QMainWindow):
 
     def _motion_ready(self) -> None:
         self.engine.set_motion(self.session.tracks.motion, rerender=self.transport.frame())
-        w = self.session.warnings + list(self.session.tracks.settings.get("warnings", []))
+        w = list(dict.fromkeys(self.session.warnings + list(self.session.tracks.settings.get("warnings", []))))
         if w:
             self.statusBar().showMessage(w[-1], 8000)
+        self.analysis_note.setText(f"\u26a0 {len(w)} note{'s' if len(w) > 1 else ''}" if w else "")
+        self.analysis_note.setToolTip("\n\n".join(w))
+        self.analysis_note.setVisible(bool(w))
 
     def _position(self, t: float) -> None:
         self.engine.request(self.transport.frame())

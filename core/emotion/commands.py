@@ -46,7 +46,7 @@ def analyse_file(path: Path, script: str | None, fps: float, emotion: str = "aut
                  strength: float = 1.0, curves: str | None = None) -> tuple[dict, object]:
     """Utterance-level summary + the per-frame EmotionTrack of one clip."""
     from core.emotion.control import apply_user_control
-    from core.emotion.fusion import analyse_emotion
+    from core.emotion.fusion import analyse_emotion, emotion_warnings
     from core.emotion.ser import (
         PROSODY_SLICE, circumplex, classify_vectors, load_model, utterance_vector,
     )
@@ -92,6 +92,7 @@ def analyse_file(path: Path, script: str | None, fps: float, emotion: str = "aut
                   "arousal": round(float(track.arousal.mean()), 3),
                   "intensity": round(float(track.intensity.mean()), 3)},
         "sources": track.sources,
+        "warnings": emotion_warnings(track),
         "seconds": round(time.perf_counter() - t0, 3),
     }
     if script:
@@ -120,6 +121,8 @@ def run_analyze(args: argparse.Namespace) -> int:
                 raise
             res, track = {"file": str(f), "error": str(exc)}, None
         results.append(res)
+        for w in res.get("warnings", []):   # also with --json (stdout keeps the JSON alone)
+            print(f"note: {w}", file=sys.stderr)
         if track is not None:
             tracks[str(f)] = track.to_dict()
         if not args.json:

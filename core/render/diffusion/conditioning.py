@@ -7,14 +7,10 @@ in both places.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from core.render.diffusion.config import AUDIO_FEATURES, AUDIO_SUBSTEPS, EMOTION_DIM, TEXT_DIM
 from core.tracks import EMOTIONS, EmotionTrack, SceneTrack
-
-log = logging.getLogger(__name__)
 
 
 def audio_frame_features(feats, fps: float, n_frames: int) -> np.ndarray:
@@ -79,11 +75,8 @@ def text_vectors(scenes: SceneTrack | None, fps: float, n_frames: int) -> tuple[
     segs = [s for s in (scenes.segments if scenes else []) if s.text.strip()]
     if not segs:
         return emb, has
-    try:
-        from core.scene.encoder import embed_texts
-    except ImportError:
-        log.warning("scene text encoder not available: scene text does not condition the diffusion model")
-        return emb, has
+    from core.scene.encoder import embed_texts   # part of the install: a failure here is a real error
+
     vecs = embed_texts([s.text for s in segs])
     t = (np.arange(n_frames) + 0.5) / fps
     for s, v in zip(segs, vecs):

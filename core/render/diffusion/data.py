@@ -10,7 +10,6 @@ plain .npy files (memory-mapped on load), never pickles.
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,6 @@ from core.errors import UserInputError
 from core.progress import CancelToken, Progress, no_progress
 from core.render.diffusion.config import EMOTION_DIM, TEXT_DIM
 
-log = logging.getLogger(__name__)
 ARRAYS = ("frames", "motion", "reference", "audio", "emotion", "has_emotion", "text", "has_text",
           "mouth", "valid")
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
@@ -276,19 +274,13 @@ def clip_from_video(path: str | Path, resolution: int, *, fps: float = 25.0, sec
     has_emo = np.zeros(n, bool)
     emo_source = "none"
     if emotion_labels:
-        try:
-            from core.emotion.fusion import analyse_emotion
-        except ImportError:
-            analyse_emotion = None
-        if analyse_emotion is None:
-            log.warning("emotion analysis is not available: the avatar learns without emotion labels")
-        else:
-            from core.tracks import Alignment
+        from core.emotion.fusion import analyse_emotion
+        from core.tracks import Alignment
 
-            progress("emotion labels", 0, 1)
-            track = analyse_emotion(audio, feats, Alignment(), fps, n, portrait_rgb=ref_crop, cancel=cancel)
-            emo, has_emo, emo_source = emotion_vectors(track, n), np.ones(n, bool), "core.emotion.fusion"
-            progress("emotion labels", 1, 1)
+        progress("emotion labels", 0, 1)
+        track = analyse_emotion(audio, feats, Alignment(), fps, n, portrait_rgb=ref_crop, cancel=cancel)
+        emo, has_emo, emo_source = emotion_vectors(track, n), np.ones(n, bool), "core.emotion.fusion"
+        progress("emotion labels", 1, 1)
     text, has_text = text_vectors(scenes, fps, n)
     val_start = max(1, int(round(n * (1 - val_fraction))))
     return ClipData(name=path.stem, fps=fps, frames=frames, motion=motion, reference=ref_crop,
