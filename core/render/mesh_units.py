@@ -52,10 +52,6 @@ class Frame:
     def to_canon(self, pts: np.ndarray) -> np.ndarray:
         return (pts[:, :2] - self.origin) @ self.axes.T / self.scale
 
-    def vec_to_image(self, d: np.ndarray) -> np.ndarray:
-        return d @ self.axes * self.scale
-
-
 def face_frame(pts: np.ndarray) -> Frame:
     r, l_ = pts[33, :2], pts[263, :2]
     x = l_ - r
@@ -220,7 +216,7 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
     brows = L.RIGHT_BROW + L.LEFT_BROW
     bx = np.abs(c[brows, 0])
     reach = (bx - bx.min()) / max(float(bx.max() - bx.min()), 1e-6)   # 0 inner end .. 1 outer end
-    drv = {i: np.array([-np.sign(c[i, 0]) * 0.045 * (1 - 0.5 * t), 0.085 - 0.055 * t])
+    drv = {i: np.array([-np.sign(c[i, 0]) * 0.04 * (1 - 0.5 * t), 0.075 - 0.048 * t])
            for i, t in zip(brows, reach)}
     fields["brow_lower"] = field(drv, EYE_RING, 0.4)
 

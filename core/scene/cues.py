@@ -29,7 +29,7 @@ RAMP_S = 0.25  # fade in/out of a held cue (seconds), shortened for short steps
 UNITS: dict[str, dict[str, float]] = {
     "raise_brows": {"brow_inner_up": 0.95, "brow_outer_up": 0.95, "upper_lid_raise": 0.25},
     "knit_brows": {"brow_lower": 0.95, "lid_tighten": 0.25},
-    "smile": {"lip_corner_pull": 0.6, "cheek_raise": 0.4, "expr_happy": 0.9},
+    "smile": {"lip_corner_pull": 0.6, "cheek_raise": 0.4, "expr_happy": 1.0},   # "broadly" (1.0): the actors' full smile
     "frown": {"brow_lower": 0.75, "lip_corner_depress": 0.85, "chin_raise": 0.3},
     "close_eyes": {"eye_blink": 1.0},
     "eyes_wide": {"upper_lid_raise": 0.95, "brow_outer_up": 0.3},
