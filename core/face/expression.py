@@ -195,8 +195,3 @@ class ExpressionClassifier:
         """(N, 64, 64, 1) prepared crops -> (N, 7) probabilities (batching for videos)."""
         out = [self.net(inputs[i:i + 64]) for i in range(0, len(inputs), 64)]
         return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
-
-
-def classify_expression(rgb: np.ndarray) -> dict[str, float]:
-    """Probabilities of the face in ``rgb`` (used by the emotion fusion for the portrait)."""
-    return ExpressionClassifier().predict(rgb)

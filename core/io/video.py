@@ -8,7 +8,6 @@ never leaves a half-written file under the final name.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import tempfile
@@ -193,7 +192,3 @@ def iter_frames(path: str | Path, size: tuple[int, int] | None = None) -> Iterat
     finally:
         proc.kill()
         proc.wait()
-
-
-def video_info_json(path: str | Path) -> str:
-    return json.dumps(probe(path).__dict__)

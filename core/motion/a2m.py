@@ -24,7 +24,7 @@ import numpy as np
 from core.motion.head import HeadSettings, head_motion
 from core.motion.visemes import VisemeSettings, coarticulate, enforce_bilabials, jaw_loudness
 from core.speech.features import AudioFeatures
-from core.tracks import Alignment, EmotionTrack, MotionTrack, Phone
+from core.tracks import Alignment, EmotionTrack, MotionTrack
 
 LIP_LEAD_FRAMES = 2.0  # real lips lead the sound by ~1-2 frames at 25 fps
 
@@ -66,12 +66,6 @@ def _smooth(x: np.ndarray, frames: float) -> np.ndarray:
     from scipy.ndimage import gaussian_filter1d
 
     return gaussian_filter1d(x.astype(np.float64), frames, mode="nearest").astype(np.float32)
-
-
-def _shift(x: np.ndarray, frames: float) -> np.ndarray:
-    """Shift a series earlier by ``frames`` (fractional, linear interpolation)."""
-    t = np.arange(len(x)) + frames
-    return np.interp(t, np.arange(len(x)), x).astype(np.float32)
 
 
 def mouth_from_audio(feat: AudioFeatures, fps: float, n: int) -> dict[str, np.ndarray]:
@@ -152,23 +146,6 @@ def gaze_motion(n: int, fps: float, rng: np.random.Generator,
         g[t:t + max(hold, 2)] = here
         t += max(hold, 2)
     return np.stack([_smooth(g[:, 0], 0.7), _smooth(g[:, 1], 0.7)], 1)
-
-
-def pause_phones(feat: AudioFeatures, min_s: float = 0.12) -> list[Phone]:
-    """SIL phones over the unvoiced stretches (the acoustic path's pauses)."""
-    v = feat.voiced
-    out, i = [], 0
-    while i < len(v):
-        if not v[i]:
-            j = i
-            while j < len(v) and not v[j]:
-                j += 1
-            if (j - i) / feat.rate >= min_s:
-                out.append(Phone("SIL", i / feat.rate, j / feat.rate))
-            i = j
-        else:
-            i += 1
-    return out
 
 
 def mouth_from_phones(feat: AudioFeatures, fps: float, n: int, alignment: Alignment,

@@ -20,8 +20,6 @@ moved whole instead of being averaged away by sub-pixel interpolation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from core.face import landmarks as L

@@ -124,7 +124,6 @@ class MeshRenderer:
         self.grid_xy = np.stack(np.meshgrid(lin, lin), -1).astype(np.float32)
         # eyes and mouth
         self.eyes, self.src_no_iris = prepare_eyes(self.src, pts)
-        self.iris_r = float(np.mean([e.radius for e in self.eyes])) if self.eyes else 0.0
         self.lash = lash_colour(self.src, pts)
         self.blink_i = UNIT_NAMES.index("eye_blink")
         self.wink_i = (UNIT_NAMES.index("wink_right"), UNIT_NAMES.index("wink_left"))

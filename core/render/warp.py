@@ -34,7 +34,6 @@ class MeshWarp:
         t = self.rest[simp]
         area = (t[:, 1, 0] - t[:, 0, 0]) * (t[:, 2, 1] - t[:, 0, 1]) - (t[:, 1, 1] - t[:, 0, 1]) * (t[:, 2, 0] - t[:, 0, 0])
         simp[area < 0] = simp[area < 0][:, [0, 2, 1]]
-        self.rest_area = np.abs(area)
         self.simplices = simp
         self.size, self.grid = size, grid
         self.k = grid / size  # pixel -> grid units
@@ -180,13 +179,3 @@ def upsample_field(field: np.ndarray, out_size: int,
     return (up[..., 0] + np.arange(x0, x1, dtype=np.float32)[None, :],
             up[..., 1] + np.arange(y0, y1, dtype=np.float32)[:, None])
 
-
-def apply_field(image: np.ndarray, field: np.ndarray, out_size: int) -> np.ndarray:
-    """Upsample a coarse backward field and remap ``image`` through it."""
-    import cv2
-
-    scale = image.shape[0] / out_size
-    fx, fy = upsample_field(field, out_size)
-    if scale != 1:
-        fx, fy = fx * scale, fy * scale
-    return cv2.remap(image, fx, fy, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)

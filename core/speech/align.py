@@ -136,12 +136,6 @@ def known_word(word: str) -> bool:
     return word.lower() in DECODERS.dictionary()
 
 
-def dictionary_word(word: str) -> str:
-    """A token the decoder accepts: lower case, letters and apostrophes only."""
-    w = re.sub(r"[^a-z']", "", word.lower()).strip("'")
-    return w or "a"
-
-
 @dataclass
 class AlignResult:
     words: list[Word] = field(default_factory=list)
@@ -149,7 +143,6 @@ class AlignResult:
     gap: float = 0.0            # mean forced-minus-free score per word frame
     coverage: float = 1.0       # share of speech frames inside aligned words
     failed_windows: int = 0
-    uncovered: list[tuple[float, float]] = field(default_factory=list)  # speech outside words
     new_words: list[str] = field(default_factory=list)
 
     @property
@@ -393,7 +386,6 @@ def _align_locked(samples, sr, words, hints, progress, cancel, stage, res: Align
     res.gap = gap_sum / gap_frames if gap_frames else GAP_BAD
     sp = speech.sum()
     res.coverage = float((speech & in_word).sum() / sp) if sp else 1.0
-    res.uncovered = _uncovered(speech & ~in_word)
     return res
 
 
@@ -474,26 +466,3 @@ def _fill_silences(res: AlignResult) -> None:
         t = max(t, p.end)
     res.phones = out
 
-
-def _uncovered(mask: np.ndarray, min_s: float = 1.0) -> list[tuple[float, float]]:
-    """Stretches of speech (with gaps under 0.3 s bridged) outside any word."""
-    out = []
-    n = len(mask)
-    i = 0
-    while i < n:
-        if mask[i]:
-            j = i
-            gap = 0
-            k = i
-            while k < n and gap < 30:
-                if mask[k]:
-                    j, gap = k, 0
-                else:
-                    gap += 1
-                k += 1
-            if (j - i) * FRAME_S >= min_s:
-                out.append((round(i * FRAME_S, 2), round((j + 1) * FRAME_S, 2)))
-            i = j + 1
-        else:
-            i += 1
-    return out

@@ -129,7 +129,3 @@ class MotionFitter:
 def _unease(e: float) -> float:
     """Inverse of the renderer's lid easing e = 1 - (1 - w)^1.5."""
     return float(1.0 - (1.0 - min(1.0, max(0.0, e))) ** (2.0 / 3.0))
-
-
-def weights_by_name(w: np.ndarray) -> dict[str, float]:
-    return {n: float(v) for n, v in zip(UNIT_NAMES, w)}

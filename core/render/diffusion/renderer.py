@@ -81,8 +81,6 @@ class DiffusionRenderer:
         are scaled to ``size`` (the face-crop size, as for the mesh renderer)
         and pasted into the portrait, whose long side ``max_output`` caps.
         """
-        import cv2
-
         from core.render.mesh import MeshRenderer
 
         self.work = int(size or self.size)
@@ -90,7 +88,6 @@ class DiffusionRenderer:
         self.mesh.prepare(rig, self.work)
         self.ref_img = self._to_res(self.mesh.src)
         self.ref = self.pipe.encode(self.ref_img[None])
-        self._cv2 = cv2
         self._prepared = True
 
     def _to_res(self, img: np.ndarray) -> np.ndarray:

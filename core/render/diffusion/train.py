@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -178,7 +178,6 @@ class Trainer:
         from core.render.diffusion.model import Denoiser, build_vae
 
         job, tc = self.job, self.job.train
-        t0 = time.perf_counter()
         acc = self._accelerator()
         torch.manual_seed(tc.seed)  # identical initial weights on every rank
         self._fit_audio_stats()
@@ -437,13 +436,3 @@ class Trainer:
         folder = pipe.save_pretrained(self.job.out_dir, name=self.job.name, kind=self.job.kind,
                                       files=files, extra={"preset": self.job.preset})
         return folder
-
-
-def train_clips(job: TrainJob, progress: Progress = no_progress, cancel: CancelToken | None = None,
-                say: Callable[[str], None] | None = None) -> TrainResult:
-    return Trainer(job, progress, cancel, say).run()
-
-
-def job_summary(job: TrainJob) -> dict:
-    return {"name": job.name, "clips": len(job.clips), "frames": sum(c.n for c in job.clips),
-            "model": job.model.to_dict(), "train": asdict(job.train)}
