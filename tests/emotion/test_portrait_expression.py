@@ -64,7 +64,7 @@ def dev_reader():
     return FaceReader(shared("portraits", "lp_s1.jpg"))
 
 
-@pytest.mark.parametrize("emotion,fer", [("happy", "happy"), ("angry", "angry")])
+@pytest.mark.parametrize("emotion,fer", [("happy", "happy"), ("angry", "angry"), ("sad", "sad")])
 def test_forced_emotion_reads_as_intended_on_dev_portrait(dev_reader, emotion, fer):
     from core.emotion.fusion import portrait_expression
     from core.eval.emotion_reading import steady_motion
