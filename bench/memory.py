@@ -36,6 +36,9 @@ def stage_spans(wall: float, summary: dict) -> list[tuple[str, float, float]]:
     t = max(0.0, wall - float(summary.get("seconds", wall)))
     spans = [("start-up", 0.0, t)]
     for name, sec in stages.items():
+        if name == "prepare" and "prepare_wait" in stages:
+            continue   # prepared beside the analysis (issue 19): only the wait for it is on the timeline
+        name = "prepare" if name == "prepare_wait" else name
         spans.append((name, t, t + float(sec)))
         t += float(sec)
     return spans

@@ -109,8 +109,13 @@ def n_frames_for(duration: float, fps: float) -> int:
 
 def analyse(req: RenderRequest, *, progress: Progress = no_progress,
             cancel: CancelToken | None = None, clock: StageClock | None = None,
-            rig: FaceRig | None = None) -> tuple[FaceRig, Audio, Tracks]:
-    """Run every analysis stage and return the rig, audio and tracks."""
+            rig: FaceRig | None = None,
+            on_rig: Callable[[FaceRig], None] | None = None) -> tuple[FaceRig, Audio, Tracks]:
+    """Run every analysis stage and return the rig, audio and tracks.
+
+    ``on_rig`` is called with the rig as soon as it exists (``render`` starts
+    preparing the renderer then, beside the other stages).
+    """
     clock = clock or StageClock()
     cancel = cancel or CancelToken()
     req.resolve_sample()
@@ -125,6 +130,8 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
         progress("face", 1, 1)
     cancel.check()
     audio = clock.run("audio", load_audio, req.audio)
+    if on_rig is not None:   # once both inputs have been read: most bad inputs are found by now
+        on_rig(rig)
     cache = AnalysisCache(root=req.cache_root, enabled=req.use_cache)
     audio_sha = sha256_file(req.audio)
     portrait_sha = sha256_file(req.image)
@@ -226,12 +233,20 @@ def build_motion(feats: AudioFeatures, alignment: Alignment, emotion: EmotionTra
 def render_tracks(rig: FaceRig, tracks: Tracks, audio_path: str | Path, output: Path, *,
                   renderer: str = "mesh", size: int = 512, max_output: int = 0, crf: int = 18,
                   renderer_options: dict | None = None, progress: Progress = no_progress,
-                  cancel: CancelToken | None = None, clock: StageClock | None = None) -> RenderResult:
-    """Stream the rendered frames into an MP4 with the narration muxed in."""
+                  cancel: CancelToken | None = None, clock: StageClock | None = None,
+                  prepared: "EarlyPrepare | None" = None) -> RenderResult:
+    """Stream the rendered frames into an MP4 with the narration muxed in.
+
+    ``prepared``: the renderer already being prepared for this rig (``render``
+    starts it while the analysis runs); otherwise it is made and prepared here.
+    """
     clock = clock or StageClock()
     cancel = cancel or CancelToken()
-    r = make_renderer(renderer, size=size, max_output=max_output, **(renderer_options or {}))
-    clock.run("prepare", r.prepare, rig, size)
+    if prepared is not None:
+        r = prepared.result(clock)
+    else:
+        r = make_renderer(renderer, size=size, max_output=max_output, **(renderer_options or {}))
+        clock.run("prepare", r.prepare, rig, size)
     w, h = r.frame_size
     cond = RenderConditioning(emotion=tracks.emotion, scenes=tracks.scenes, audio_path=str(audio_path))
     n = tracks.motion.n_frames
@@ -270,13 +285,78 @@ def render(req: RenderRequest, *, progress: Progress = no_progress,
         rig = clock.run("face", load_rig, image, tracks.settings.get("face"))
         if req.scenes:
             tracks.scenes = SceneTrack(validate_segments(req.scenes, tracks.duration))
-    else:
-        rig, audio_obj, tracks = analyse(req, progress=progress, cancel=cancel, clock=clock)
+    early: list[EarlyPrepare] = []
+    if req.load_tracks is None:
+        def start_prepare(rig: FaceRig) -> None:
+            # the mesh renderer's preparation (person mask, identity guard: seconds on a
+            # new portrait) needs only the rig: it runs beside alignment and emotion
+            if req.renderer == "mesh":
+                early.append(EarlyPrepare(rig, req.renderer, req.size, req.max_output,
+                                          req.renderer_options))
+
+        try:
+            rig, audio_obj, tracks = analyse(req, progress=progress, cancel=cancel, clock=clock,
+                                             on_rig=start_prepare)
+        except BaseException:
+            for e in early:   # no preparing thread may outlive a failed or cancelled job
+                e.stop()
+            raise
         audio = req.audio
     if req.save_tracks is not None:
         tracks.save(req.save_tracks)
     return render_tracks(rig, tracks, audio, req.output, renderer=req.renderer, size=req.size,
                          max_output=req.max_output, crf=req.crf,
                          renderer_options=req.renderer_options, progress=progress,
-                         cancel=cancel, clock=clock)
+                         cancel=cancel, clock=clock, prepared=early[0] if early else None)
+
+
+class EarlyPrepare:
+    """A renderer prepared on a background thread while the analysis stages run (issue 19).
+
+    Its error, if any, is raised where the renderer is asked for, which is
+    where a preparation error surfaced before. ``stop`` (a failed or
+    cancelled analysis) asks the renderer to give up at its next step and
+    waits for the thread, so none outlives the job: one still inside a
+    native library at interpreter exit could crash it.
+    """
+
+    def __init__(self, rig: FaceRig, renderer: str, size: int, max_output: int,
+                 options: dict | None) -> None:
+        import threading
+
+        self.renderer = make_renderer(renderer, size=size, max_output=max_output, **(options or {}))
+        self._rig, self._size = rig, size
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+        self._done = threading.Event()
+        threading.Thread(target=self._run, name="renderer-prepare", daemon=True).start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the renderer to abandon its preparation and wait (up to ``timeout`` s) for the thread."""
+        abandon = getattr(self.renderer, "abandon_prepare", None)
+        if abandon is not None:
+            abandon()
+        self._done.wait(timeout)
+
+    def _run(self) -> None:
+        t = time.perf_counter()
+        try:
+            self.renderer.prepare(self._rig, self._size)
+        except BaseException as exc:   # handed to the caller in result()
+            self._error = exc
+        finally:
+            self.seconds = time.perf_counter() - t
+            self._done.set()
+
+    def result(self, clock: StageClock | None = None):
+        """The prepared renderer (waits for it); ``clock`` gets ``prepare`` (the time it
+        took on its thread) and ``prepare_wait`` (how long the render then waited)."""
+        t = time.perf_counter()
+        self._done.wait()
+        if clock is not None:
+            clock.stages["prepare"] = round(self.seconds, 3)
+            clock.stages["prepare_wait"] = round(time.perf_counter() - t, 3)
+        if self._error is not None:
+            raise self._error
+        return self.renderer
 

@@ -43,6 +43,10 @@ IDENTITY_GUARD = 0.36
 FACE_MARGIN = 12
 
 
+class PrepareAbandoned(Exception):
+    """``prepare`` stopped early because ``abandon_prepare`` was called (the job went away)."""
+
+
 @dataclass
 class MeshSettings:
     size: int = 512          # face-crop work resolution
@@ -79,6 +83,18 @@ class MeshRenderer:
     def __init__(self, size: int = 512, max_output: int = 0, grid_div: int = 4):
         self.settings = MeshSettings(size=size, max_output=max_output, grid_div=grid_div)
         self._prepared = False
+        import threading
+
+        self._shared = threading.Lock()
+        self._abandon = threading.Event()
+
+    def abandon_prepare(self) -> None:
+        """Make a ``prepare`` running on another thread stop at its next step (PrepareAbandoned)."""
+        self._abandon.set()
+
+    def _step(self) -> None:
+        if self._abandon.is_set():
+            raise PrepareAbandoned()
 
     # -- preparation (once per portrait) ---------------------------------
     def prepare(self, rig: FaceRig, size: int | None = None) -> None:
@@ -100,6 +116,7 @@ class MeshRenderer:
         pts[:, 1] = (pts[:, 1] - self.y0) * k
         pts[:, 2] = pts[:, 2] * k
         self.rest = pts
+        self._step()
         frame, fields = build_unit_fields(pts)
         fields = expression_fields(fields)
         self.face_scale = frame.scale
@@ -117,7 +134,9 @@ class MeshRenderer:
         self.eye_w = (np.linalg.norm(pts[33, :2] - pts[133, :2]) + np.linalg.norm(pts[263, :2] - pts[362, :2])) / 2
         # head pose: depth and a follow weight that carries head, hair and the background beside them
         mesh_depth, cover = self._mesh_depth_on_grid(pts, n, grid)
+        self._step()
         self.mask = person_mask_for_crop(self.src)
+        self._step()
         depth, follow, self.pivot = head_maps(pts, n, grid, mesh_depth, cover, self.mask)
         self.pose = PoseField(n, grid, depth, follow, self.pivot, face_w)
         lin = (np.arange(grid) + 0.5) * n / grid - 0.5
@@ -132,6 +151,7 @@ class MeshRenderer:
         self.look = mouth_look(self.src, pts, self.skin)
         self.appearance = ExpressionAppearance(pts, n)
         self._prepare_output(rig)
+        self._step()
         self._prepared = True
         self.expression_scale = self._guard_expression_identity()
 
@@ -178,6 +198,7 @@ class MeshRenderer:
         from core.face.identity import FaceEmbedder
 
         emb = FaceEmbedder()
+        self._step()
         pts = self.rest[:N_MESH, :2]
         box = (*pts.min(0).tolist(), *pts.max(0).tolist())
         ref = emb.embed(self.src, box)
@@ -188,6 +209,7 @@ class MeshRenderer:
             w = np.zeros(len(UNIT_NAMES), np.float32)
             w[i] = 1.0
             for _ in range(3):
+                self._step()
                 d = float(np.linalg.norm(emb.embed(self.render_crop(w, still, ahead), box) - ref))
                 if d <= IDENTITY_GUARD:
                     break
@@ -374,7 +396,8 @@ class MeshRenderer:
                 cv2.remap(self.src, fx[by0:by1, bx0:bx1], fy[by0:by1, bx0:bx1], dst=out[by0:by1, bx0:bx1],
                           interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         plain = out[fy0:fy1, fx0:fx1].copy()
-        self.appearance.apply(out, fx, fy, weights, face_box)
+        with self._shared:   # the appearance layer shades through one scratch image
+            self.appearance.apply(out, fx, fy, weights, face_box)
         shaded = out[fy0:fy1, fx0:fx1].copy()
         g = self._gaze_offset(gaze)
         if self.eyes and (np.any(g != 0) or disp is not None or np.any(weights > 1e-3)):
@@ -544,11 +567,13 @@ class MeshRenderer:
                cancel: CancelToken | None = None) -> Iterator[np.ndarray]:
         """Output frames for motion frames [start, stop), as ``render_frame`` makes them.
 
-        Two threads: while one builds frame i at the output's resolution
-        (``_composite_detail``: OpenCV remaps, which release the GIL) the
-        other already renders frame i + 1 at the work size. Frames come out
-        in order and are the same as one thread makes (SYNCHRORAMA_THREADS=1
-        keeps to one).
+        Frames are rendered on ``render_threads()`` threads (two on a 2-core
+        machine), one frame each, handed out in order: OpenCV and numpy
+        release the GIL for most of a frame. Measured on the speed
+        benchmark's workload at 512 px, 2 cores under load 5: 0.73 of one
+        thread's time (0.75 with a render/composite split across the two).
+        The frames are the same as one thread makes (tests/render/test_fast_path.py);
+        SYNCHRORAMA_THREADS=1 keeps to one.
         """
         if not self._prepared:
             raise RuntimeError("prepare() the renderer with a rig first")
@@ -566,28 +591,33 @@ class MeshRenderer:
                 if progress is not None:
                     progress("render", i + 1 - start, stop - start)
             return
+        from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(1, thread_name_prefix="mesh-composite") as pool:
-            pending = None
+        threads = render_threads()
+        with ThreadPoolExecutor(threads, thread_name_prefix="mesh-render") as pool:
+            pending: deque = deque()
+            done = start
             try:
                 for i in range(start, stop):
                     if cancel is not None:
                         cancel.check()
-                    f = self._render(motion.weights[i], motion.head[i], motion.gaze[i], whole=False)
-                    if pending is not None:
-                        yield pending.result()
-                        if progress is not None:
-                            progress("render", i - start, stop - start)
-                    pending = pool.submit(self._composite_detail, f)
-                if pending is not None:
-                    frame, pending = pending.result(), None
-                    yield frame
+                    pending.append(pool.submit(self.render_frame, motion.weights[i], motion.head[i], motion.gaze[i]))
+                    if len(pending) < threads:
+                        continue
+                    yield pending.popleft().result()
+                    done += 1
                     if progress is not None:
-                        progress("render", stop - start, stop - start)
+                        progress("render", done - start, stop - start)
+                while pending:
+                    frame = pending.popleft().result()
+                    yield frame
+                    done += 1
+                    if progress is not None:
+                        progress("render", done - start, stop - start)
             finally:
-                if pending is not None:
-                    pending.cancel()
+                for f in pending:
+                    f.cancel()
 
 
 def _one_blas_thread():

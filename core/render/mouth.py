@@ -205,11 +205,11 @@ def _reuse_rest_mouth(img: np.ndarray, rest: np.ndarray, dst: np.ndarray, src: n
         # the upper part stops short of the lower lip: the lip's own edge row
         # would otherwise ride up with the teeth as a thin line in the cavity
         lo, hi = (top_s, np.minimum(split, bot_s - 1.5)) if part == 0 else (split, bot_s)
-        sx = np.broadcast_to(col[None, :], (len(ys), len(xs))).astype(np.float32) - 0.5
+        sx = np.repeat(col.astype(np.float32)[None, :] - np.float32(0.5), len(ys), axis=0)
         sy = (ys - dy[None, :]).astype(np.float32)
         valid = (sy >= lo[None, :] - 0.5) & (sy <= hi[None, :] + 0.5) & ((col > left) & (col < right))[None, :]
         sample = cv2.remap(rest, sx, sy - 0.5, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-        out[valid] = sample[valid]
+        np.copyto(out, sample, where=valid[..., None])
     return out
 
 

@@ -18,6 +18,8 @@ Two kinds, composed into one backward map per frame:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.spatial import Delaunay
 
@@ -120,15 +122,16 @@ class PoseField:
         self.iterations = iterations
         self.xy = np.stack([gx, gy], -1).astype(np.float32)
         # the rest points about the pivot, flat: one (g*g, 3) x (3, 2) product a frame
-        self._q = (self.p - self.pivot).reshape(-1, 3)
+        self._qc = [np.ascontiguousarray((self.p[..., k] - self.pivot[k]).reshape(-1, 1)) for k in range(3)]
         self._p2 = np.ascontiguousarray(self.p[..., :2].reshape(-1, 2))
         self._follow2 = self.follow.reshape(-1, 1)
 
     def forward(self, rot: np.ndarray, tx: float, ty: float, sc: float) -> np.ndarray:
         """(g, g, 2) forward displacement in pixels of every rest grid point."""
-        # einsum, not BLAS: a (g*g, 3) x (3, 2) product is too small to gain from BLAS threads,
-        # which only wait for a busy core
-        moved = np.einsum("nk,dk->nd", self._q, rot[:2]) * (1.0 + sc) + self.pivot[:2]
+        # the (g*g, 3) x (3, 2) product written out (the sum in the same order as
+        # numpy's own loops; BLAS threads only waited for a busy core here)
+        q = self._qc
+        moved = (q[0] * rot[:2, 0] + q[1] * rot[:2, 1] + q[2] * rot[:2, 2]) * (1.0 + sc) + self.pivot[:2]
         d = moved - self._p2
         d[:, 0] += tx * self.face_w
         d[:, 1] += ty * self.face_w
@@ -159,6 +162,15 @@ def sample_field(field: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
                      borderMode=cv2.BORDER_REPLICATE)
 
 
+@lru_cache(maxsize=8)
+def _grid_centres(g: int, out_size: int) -> np.ndarray:
+    """(g, g, 2) pixel positions of the coarse grid's cells (read-only, shared)."""
+    lin = ((np.arange(g, dtype=np.float32) + 0.5) * out_size / g - 0.5)
+    out = np.stack(np.meshgrid(lin, lin), -1)
+    out.setflags(write=False)
+    return out
+
+
 def upsample_field(field: np.ndarray, out_size: int,
                    box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Coarse (g, g, 2) field of pixel positions -> full-resolution remap maps.
@@ -171,11 +183,20 @@ def upsample_field(field: np.ndarray, out_size: int,
     import cv2
 
     g = field.shape[0]
-    lin = ((np.arange(g, dtype=np.float32) + 0.5) * out_size / g - 0.5)
-    disp = field - np.stack(np.meshgrid(lin, lin), -1)
-    up = cv2.resize(disp, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
+    disp = field - _grid_centres(g, out_size)
     x0, y0, x1, y1 = box if box is not None else (0, 0, out_size, out_size)
-    up = up[y0:y1, x0:x1]
+    f = out_size // g
+    if box is not None and f * g == out_size:
+        # an integer scale: resizing just the coarse cells under the box (and one
+        # more on each side, so no output pixel sees the part's edge) gives the
+        # same numbers as resizing the whole field (tested), for a fraction of it
+        cx0, cy0 = max(0, x0 // f - 1), max(0, y0 // f - 1)
+        cx1, cy1 = min(g, -(-x1 // f) + 1), min(g, -(-y1 // f) + 1)
+        up = cv2.resize(disp[cy0:cy1, cx0:cx1], ((cx1 - cx0) * f, (cy1 - cy0) * f),
+                        interpolation=cv2.INTER_LINEAR)
+        up = up[y0 - cy0 * f:y1 - cy0 * f, x0 - cx0 * f:x1 - cx0 * f]
+    else:
+        up = cv2.resize(disp, (out_size, out_size), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]
     return (up[..., 0] + np.arange(x0, x1, dtype=np.float32)[None, :],
             up[..., 1] + np.arange(y0, y1, dtype=np.float32)[:, None])
 
