@@ -13,6 +13,7 @@ linearly with weights clamped to [0, 1].
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -119,110 +120,54 @@ def _lip_sets():
     return upper, lower
 
 
-def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
-    """Return the face frame and fields (U, 478, 2) in canonical units."""
-    f = face_frame(pts)
-    c = f.to_canon(pts)
-    z = pts[:, 2] / f.scale
-    n = len(pts)
-    spread = Spreader(c)
+class _Face:
+    """One portrait's face in the canonical frame, and the helpers every unit builder uses."""
 
-    def field(drv: dict[int, np.ndarray], pinned: set[int], radius: float) -> np.ndarray:
-        out = np.zeros((n, 2))
-        out[:N_MESH] = spread(drv, pinned, radius)
+    def __init__(self, pts: np.ndarray):
+        self.frame = face_frame(pts)
+        c = self.c = self.frame.to_canon(pts)
+        self.n = len(pts)
+        self.spread = Spreader(c)
+        self.upper, self.lower = _lip_sets()
+        self.mouth_c = (c[13] + c[14]) / 2
+        self.half_w = abs(c[291, 0] - c[61, 0]) / 2
+        self.g = max(c[14, 1] - c[13, 1], 0.0)   # the portrait's own lip gap (>0: mouth open)
+        self.above_nose = {i for i in range(N_MESH) if c[i, 1] < c[2, 1] - 0.02}
+        self.lips = L.LIPS_OUTER + L.LIPS_INNER
+        self.up_idx = [78] + L.UPPER_LIP_INNER + [308]
+        self.lo_idx = [78] + L.LOWER_LIP_INNER + [308]
+        self.ou, self.ol = np.argsort(c[self.up_idx, 0]), np.argsort(c[self.lo_idx, 0])
+        self.built: dict[str, np.ndarray] = {}
+
+    def unit(self, name: str) -> np.ndarray:
+        """The unit's raw field, built once (eye_blink reuses the winks)."""
+        if name not in self.built:
+            self.built[name] = UNIT_BUILDERS[name](self)
+        return self.built[name]
+
+    def field(self, drv: dict[int, np.ndarray], pinned: set[int], radius: float) -> np.ndarray:
+        """Drivers moved, pinned points held, the mesh around relaxed (Spreader)."""
+        out = np.zeros((self.n, 2))
+        out[:N_MESH] = self.spread(drv, pinned, radius)
         return out
 
-    upper, lower = _lip_sets()
-    mouth_c = (c[13] + c[14]) / 2
-    half_w = abs(c[291, 0] - c[61, 0]) / 2
-    rest_gap = c[14, 1] - c[13, 1]  # >0 when the portrait's mouth is open
-    g = max(rest_gap, 0.0)
-    above_nose = {i for i in range(N_MESH) if c[i, 1] < c[2, 1] - 0.02}
-    fields = {name: np.zeros((n, 2)) for name in UNIT_NAMES}
-    lips = L.LIPS_OUTER + L.LIPS_INNER
-    corners4 = {61, 291, 78, 308}
-
-    up_idx = [78] + L.UPPER_LIP_INNER + [308]
-    lo_idx = [78] + L.LOWER_LIP_INNER + [308]
-    ou, ol = np.argsort(c[up_idx, 0]), np.argsort(c[lo_idx, 0])
-
-    def to_mid(i: int, frac: float = 1.0, extra: float = 0.0) -> np.ndarray:
+    def to_mid(self, i: int, frac: float = 1.0, extra: float = 0.0) -> np.ndarray:
         """Move an inner-lip point towards the line where the lips meet (its own local gap)."""
+        c = self.c
         x = c[i, 0]
-        top = np.interp(x, c[up_idx, 0][ou], c[up_idx, 1][ou])
-        bot = np.interp(x, c[lo_idx, 0][ol], c[lo_idx, 1][ol])
+        top = np.interp(x, c[self.up_idx, 0][self.ou], c[self.up_idx, 1][self.ou])
+        bot = np.interp(x, c[self.lo_idx, 0][self.ol], c[self.lo_idx, 1][self.ol])
         mid = (top + bot) / 2
         dy = (mid - c[i, 1]) * frac
         return np.array([0.0, dy + np.sign(mid - c[i, 1]) * extra])
 
-    def t_of(i: int) -> float:  # 0 at the mouth centre, 1 at a corner
-        return min(abs(c[i, 0] - mouth_c[0]) / half_w, 1.0)
+    def t_of(self, i: int) -> float:
+        """0 at the mouth centre, 1 at a corner."""
+        return min(abs(self.c[i, 0] - self.mouth_c[0]) / self.half_w, 1.0)
 
-    # jaw_open: the jaw turns about hinges below the ears; seen from the front
-    # the chin and lower lip drop together as one piece and the drop fades
-    # out along the jawline towards the hinges (no rubbery chin).
-    jaw_x = max(abs(c[172, 0] - mouth_c[0]), abs(c[397, 0] - mouth_c[0]), half_w * 1.2)
-    jaw = {}
-    lower_face = [i for i in range(N_MESH) if c[i, 1] > mouth_c[1] + 0.02 and i not in upper]
-    for i in lower_face + sorted(lower):
-        u = np.clip((abs(c[i, 0] - mouth_c[0]) - 0.5 * half_w) / (jaw_x - 0.5 * half_w), 0, 1)
-        jaw[i] = np.array([0.0, 0.16 * (1 - 0.8 * u * u * (3 - 2 * u))])
-    for i in lower:
-        jaw[i] = np.array([0.0, 0.16 * (1 - 0.3 * t_of(i) ** 2)])
-    fields["jaw_open"] = field(jaw, upper | above_nose | EYE_RING, 0.9)
-
-    # lip_round: lips gather towards the centre and part a little
-    drv = {i: np.array([-(c[i, 0] - mouth_c[0]) * 0.3, 0.0]) for i in lips}
-    for i in L.UPPER_LIP_INNER:
-        drv[i] = drv[i] + [0, -0.012]
-    for i in L.LOWER_LIP_INNER:
-        drv[i] = drv[i] + [0, 0.03]
-    for i in L.LOWER_LIP_OUTER:
-        drv[i] = drv[i] + [0, 0.012]
-    fields["lip_round"] = field(drv, above_nose | EYE_RING, 0.45)
-
-    # lip_stretch: corners pulled sideways, lips thin against the teeth
-    drv = {i: np.array([np.sign(c[i, 0] - mouth_c[0]) * 0.075 * t_of(i), 0.0]) for i in lips}
-    for i in L.LOWER_LIP_INNER:
-        drv[i] = drv[i] + [0, 0.012 * (1 - t_of(i))]
-    fields["lip_stretch"] = field(drv, above_nose | EYE_RING, 0.45)
-
-    # lip_close: shut the portrait's own rest gap and press a little
-    drv = {i: to_mid(i, 0.97) for i in L.UPPER_LIP_INNER + L.LOWER_LIP_INNER}
-    drv.update({i: np.array([0.0, g * 0.2]) for i in upper & set(L.UPPER_LIP_OUTER)})
-    drv.update({i: np.array([0.0, -g * 0.4]) for i in L.LOWER_LIP_OUTER})
-    fields["lip_close"] = field(drv, above_nose | EYE_RING, 0.4)
-
-    # labiodental (f/v): lower lip rolls up under the upper teeth, upper lip lifts
-    drv = {i: to_mid(i, 1.2) + [0.0, -0.02 * (1 - t_of(i))] for i in L.LOWER_LIP_INNER}
-    drv.update({i: np.array([0.0, -g * 0.4 - 0.008]) for i in L.LOWER_LIP_OUTER})
-    drv.update({i: np.array([0.0, -0.022 * (1 - t_of(i) ** 2)]) for i in L.UPPER_LIP_INNER + L.UPPER_LIP_OUTER[1:-1]})
-    fields["labiodental"] = field(drv, above_nose | EYE_RING, 0.4)
-
-    # tongue_show: a small opening; the mouth painter draws the tongue tip
-    drv = {i: v * (0.055 / 0.16) for i, v in jaw.items()}
-    fields["tongue_show"] = field(drv, upper | above_nose | EYE_RING, 0.9)
-
-    # brows (forehead follows, the eyes stay)
-    ring_lids = set(LID_RING2_R + LID_RING2_L)
-    drv = {i: np.array([0.0, -0.07]) for i in INNER_BROW_R + INNER_BROW_L}
-    drv.update({i: np.array([0.0, -0.03]) for i in (105, 334, 52, 282)})
-    fields["brow_inner_up"] = field(drv, EYE_RING, 0.45)
-    drv = {i: np.array([0.0, -0.065]) for i in OUTER_BROW_R + OUTER_BROW_L}
-    drv.update({i: np.array([0.0, -0.03]) for i in (105, 334, 52, 282)})
-    fields["brow_outer_up"] = field(drv, EYE_RING, 0.45)
-    # brow_lower: the brows come down and together, the inner ends most (the
-    # oblique "V" of a frown; a level drop read as a tired face, not anger)
-    brows = L.RIGHT_BROW + L.LEFT_BROW
-    bx = np.abs(c[brows, 0])
-    reach = (bx - bx.min()) / max(float(bx.max() - bx.min()), 1e-6)   # 0 inner end .. 1 outer end
-    drv = {i: np.array([-np.sign(c[i, 0]) * 0.04 * (1 - 0.5 * t), 0.075 - 0.048 * t])
-           for i, t in zip(brows, reach)}
-    fields["brow_lower"] = field(drv, EYE_RING, 0.4)
-
-    # eyes: lid moves scale with this person's own opening
-    def lids(up_amt: float, low_amt: float) -> dict[int, np.ndarray]:
-        d = {}
+    def lids(self, up_amt: float, low_amt: float) -> dict[int, np.ndarray]:
+        """Lid moves scaled by this person's own eye opening."""
+        c, d = self.c, {}
         for pairs in (EYE_PAIRS_R, EYE_PAIRS_L):
             for u, lo in pairs:
                 gap = c[lo, 1] - c[u, 1]
@@ -230,14 +175,122 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
                 d[lo] = np.array([0.0, -gap * low_amt])
         return d
 
-    # eye_blink: the upper lid comes down to a hair above the (slightly raised)
-    # lower lid; the skin rings above it follow less, so the lid's own skin
-    # unfolds over the eye; the lash line ends at the bottom.
-    # Each eye's closing is its own field (the winks); the blink is their sum,
-    # so a blink plus a wink never closes one eye twice (see mesh._eased).
-    for side, pairs, lower_lid, ring2, ring3 in (("right", EYE_PAIRS_R, LOWER_LID_R, LID_RING2_R, LID_RING3_R),
-                                                 ("left", EYE_PAIRS_L, LOWER_LID_L, LID_RING2_L, LID_RING3_L)):
-        blink = {}
+    def corners(self, dx: float, dy: float, sides=(61, 291)) -> dict[int, np.ndarray]:
+        """Lip points moved out (dx) and up/down (dy), most at the corners; (61,) = one side."""
+        c, d = self.c, {}
+        for i in self.lips:
+            if sides == (61,) and c[i, 0] > self.mouth_c[0]:
+                continue
+            t = self.t_of(i) ** 2
+            d[i] = np.array([np.sign(c[i, 0] - self.mouth_c[0]) * dx * t, dy * t])
+        return d
+
+
+# -- speech units ---------------------------------------------------------------------
+
+def _jaw_drivers(f: _Face) -> dict[int, np.ndarray]:
+    """The jaw turns about hinges below the ears; seen from the front the chin and lower
+    lip drop together as one piece and the drop fades out along the jawline towards the
+    hinges (no rubbery chin)."""
+    c, m = f.c, f.mouth_c
+    jaw_x = max(abs(c[172, 0] - m[0]), abs(c[397, 0] - m[0]), f.half_w * 1.2)
+    jaw = {}
+    lower_face = [i for i in range(N_MESH) if c[i, 1] > m[1] + 0.02 and i not in f.upper]
+    for i in lower_face + sorted(f.lower):
+        u = np.clip((abs(c[i, 0] - m[0]) - 0.5 * f.half_w) / (jaw_x - 0.5 * f.half_w), 0, 1)
+        jaw[i] = np.array([0.0, 0.16 * (1 - 0.8 * u * u * (3 - 2 * u))])
+    for i in f.lower:
+        jaw[i] = np.array([0.0, 0.16 * (1 - 0.3 * f.t_of(i) ** 2)])
+    return jaw
+
+
+def _jaw_open(f: _Face) -> np.ndarray:
+    return f.field(_jaw_drivers(f), f.upper | f.above_nose | EYE_RING, 0.9)
+
+
+def _lip_round(f: _Face) -> np.ndarray:
+    """Lips gather towards the centre and part a little."""
+    drv = {i: np.array([-(f.c[i, 0] - f.mouth_c[0]) * 0.3, 0.0]) for i in f.lips}
+    for i in L.UPPER_LIP_INNER:
+        drv[i] = drv[i] + [0, -0.012]
+    for i in L.LOWER_LIP_INNER:
+        drv[i] = drv[i] + [0, 0.03]
+    for i in L.LOWER_LIP_OUTER:
+        drv[i] = drv[i] + [0, 0.012]
+    return f.field(drv, f.above_nose | EYE_RING, 0.45)
+
+
+def _lip_stretch(f: _Face) -> np.ndarray:
+    """Corners pulled sideways, lips thin against the teeth."""
+    drv = {i: np.array([np.sign(f.c[i, 0] - f.mouth_c[0]) * 0.075 * f.t_of(i), 0.0]) for i in f.lips}
+    for i in L.LOWER_LIP_INNER:
+        drv[i] = drv[i] + [0, 0.012 * (1 - f.t_of(i))]
+    return f.field(drv, f.above_nose | EYE_RING, 0.45)
+
+
+def _lip_close(f: _Face) -> np.ndarray:
+    """Shut the portrait's own rest gap and press a little."""
+    drv = {i: f.to_mid(i, 0.97) for i in L.UPPER_LIP_INNER + L.LOWER_LIP_INNER}
+    drv.update({i: np.array([0.0, f.g * 0.2]) for i in f.upper & set(L.UPPER_LIP_OUTER)})
+    drv.update({i: np.array([0.0, -f.g * 0.4]) for i in L.LOWER_LIP_OUTER})
+    return f.field(drv, f.above_nose | EYE_RING, 0.4)
+
+
+def _labiodental(f: _Face) -> np.ndarray:
+    """f/v: the lower lip rolls up under the upper teeth, the upper lip lifts."""
+    drv = {i: f.to_mid(i, 1.2) + [0.0, -0.02 * (1 - f.t_of(i))] for i in L.LOWER_LIP_INNER}
+    drv.update({i: np.array([0.0, -f.g * 0.4 - 0.008]) for i in L.LOWER_LIP_OUTER})
+    drv.update({i: np.array([0.0, -0.022 * (1 - f.t_of(i) ** 2)])
+                for i in L.UPPER_LIP_INNER + L.UPPER_LIP_OUTER[1:-1]})
+    return f.field(drv, f.above_nose | EYE_RING, 0.4)
+
+
+def _tongue_show(f: _Face) -> np.ndarray:
+    """A small opening; the mouth painter draws the tongue tip."""
+    drv = {i: v * (0.055 / 0.16) for i, v in _jaw_drivers(f).items()}
+    return f.field(drv, f.upper | f.above_nose | EYE_RING, 0.9)
+
+
+# -- brows (the forehead follows, the eyes stay) ---------------------------------------
+
+BROW_MIDDLE = (105, 334, 52, 282)
+
+
+def _brow_inner_up(f: _Face) -> np.ndarray:
+    drv = {i: np.array([0.0, -0.07]) for i in INNER_BROW_R + INNER_BROW_L}
+    drv.update({i: np.array([0.0, -0.03]) for i in BROW_MIDDLE})
+    return f.field(drv, EYE_RING, 0.45)
+
+
+def _brow_outer_up(f: _Face) -> np.ndarray:
+    drv = {i: np.array([0.0, -0.065]) for i in OUTER_BROW_R + OUTER_BROW_L}
+    drv.update({i: np.array([0.0, -0.03]) for i in BROW_MIDDLE})
+    return f.field(drv, EYE_RING, 0.45)
+
+
+def _brow_lower(f: _Face) -> np.ndarray:
+    """The brows come down and together, the inner ends most (the oblique "V" of a
+    frown; a level drop read as a tired face, not anger)."""
+    brows = L.RIGHT_BROW + L.LEFT_BROW
+    bx = np.abs(f.c[brows, 0])
+    reach = (bx - bx.min()) / max(float(bx.max() - bx.min()), 1e-6)   # 0 inner end .. 1 outer end
+    drv = {i: np.array([-np.sign(f.c[i, 0]) * 0.04 * (1 - 0.5 * t), 0.075 - 0.048 * t])
+           for i, t in zip(brows, reach)}
+    return f.field(drv, EYE_RING, 0.4)
+
+
+# -- eyes ---------------------------------------------------------------------------------
+
+def _wink(side: str):
+    """One eye closes: the upper lid comes down to a hair above the (slightly raised)
+    lower lid; the skin rings above it follow less, so the lid's own skin unfolds over
+    the eye; the lash line ends at the bottom. The other eye stays open."""
+    pairs, lower_lid, ring2, ring3, other = {
+        "right": (EYE_PAIRS_R, LOWER_LID_R, LID_RING2_R, LID_RING3_R, EYE_PAIRS_L),
+        "left": (EYE_PAIRS_L, LOWER_LID_L, LID_RING2_L, LID_RING3_L, EYE_PAIRS_R)}[side]
+
+    def build(f: _Face) -> np.ndarray:
+        c, blink = f.c, {}
         order = np.argsort(c[lower_lid, 0])
         lx, ly = c[lower_lid, 0][order], c[lower_lid, 1][order]
         gap = float(np.mean([c[lo, 1] - c[u, 1] for u, lo in pairs]))
@@ -249,61 +302,109 @@ def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
             for i in ring:
                 closed_y = np.interp(c[i, 0], lx, ly) - margin * gap
                 blink[i] = np.array([0.0, max(closed_y - c[i, 1], 0.0) * share])
-        other = EYE_PAIRS_L if side == "right" else EYE_PAIRS_R
-        still = {i for pair in other for i in pair}  # the other eye stays open
-        fields[f"wink_{side}"] = field(blink, still, 0.25)
-    fields["eye_blink"] = fields["wink_right"] + fields["wink_left"]
-    fields["eye_squint"] = field(lids(0.28, 0.3), set(), 0.25)
-    widen = {u: np.array([0.0, -(c[lo, 1] - c[u, 1]) * 0.3]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for u, lo in p}
-    fields["upper_lid_raise"] = field(widen, set(LOWER_LID_R + LOWER_LID_L), 0.25)
-    fields["lid_tighten"] = field(lids(0.08, 0.3), set(), 0.25)
+        still = {i for pair in other for i in pair}
+        return f.field(blink, still, 0.25)
 
-    # cheeks and nose
+    return build
+
+
+def _eye_blink(f: _Face) -> np.ndarray:
+    """Both winks: a blink plus a wink never closes one eye twice (see mesh._eased)."""
+    return f.unit("wink_right") + f.unit("wink_left")
+
+
+def _upper_lid_raise(f: _Face) -> np.ndarray:
+    c = f.c
+    widen = {u: np.array([0.0, -(c[lo, 1] - c[u, 1]) * 0.3]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for u, lo in p}
+    return f.field(widen, set(LOWER_LID_R + LOWER_LID_L), 0.25)
+
+
+# -- cheeks and nose ----------------------------------------------------------------------
+
+def _cheek_raise(f: _Face) -> np.ndarray:
+    c = f.c
     drv = {i: np.array([0.0, -0.045]) for i in CHEEK_R + CHEEK_L}
     drv.update({lo: np.array([0.0, -(c[lo, 1] - c[u, 1]) * 0.22]) for p in (EYE_PAIRS_R, EYE_PAIRS_L) for u, lo in p})
-    fields["cheek_raise"] = field(drv, set(), 0.35)
+    return f.field(drv, set(), 0.35)
+
+
+def _nose_wrinkle(f: _Face) -> np.ndarray:
     drv = {i: np.array([0.0, -0.035]) for i in NOSE_SIDES}
     drv.update({i: np.array([0.0, 0.025]) for i in INNER_BROW_R + INNER_BROW_L})
     drv.update({i: np.array([0.0, -0.012]) for i in L.UPPER_LIP_OUTER[2:-2]})
-    fields["nose_wrinkle"] = field(drv, EYE_RING, 0.3)
+    return f.field(drv, EYE_RING, 0.3)
 
-    # upper lip, corners, chin
-    drv = {i: np.array([0.0, -0.055 * (1 - 0.7 * t_of(i) ** 2)]) for i in L.UPPER_LIP_OUTER + L.UPPER_LIP_INNER}
-    fields["upper_lip_raise"] = field(drv, lower | EYE_RING, 0.35)
 
-    def corners(dx: float, dy: float, sides=(61, 291)) -> dict[int, np.ndarray]:
-        d = {}
-        for i in lips:
-            if sides == (61,) and c[i, 0] > mouth_c[0]:
-                continue
-            t = t_of(i) ** 2
-            d[i] = np.array([np.sign(c[i, 0] - mouth_c[0]) * dx * t, dy * t])
-        return d
+# -- upper lip, corners, chin -------------------------------------------------------------
 
-    drv = corners(0.07, -0.075)
-    drv.update({i: np.array([np.sign(c[i, 0]) * 0.01, -0.02]) for i in CHEEK_R + CHEEK_L})
-    fields["lip_corner_pull"] = field(drv, EYE_RING, 0.45)
-    fields["lip_corner_depress"] = field(corners(0.015, 0.065), EYE_RING, 0.45)
-    fields["contempt_corner"] = field(corners(0.05, -0.05, sides=(61,)), EYE_RING, 0.4)
+def _upper_lip_raise(f: _Face) -> np.ndarray:
+    drv = {i: np.array([0.0, -0.055 * (1 - 0.7 * f.t_of(i) ** 2)]) for i in L.UPPER_LIP_OUTER + L.UPPER_LIP_INNER}
+    return f.field(drv, f.lower | EYE_RING, 0.35)
+
+
+def _lip_corner_pull(f: _Face) -> np.ndarray:
+    drv = f.corners(0.07, -0.075)
+    drv.update({i: np.array([np.sign(f.c[i, 0]) * 0.01, -0.02]) for i in CHEEK_R + CHEEK_L})
+    return f.field(drv, EYE_RING, 0.45)
+
+
+def _chin_raise(f: _Face) -> np.ndarray:
     drv = {i: np.array([0.0, -0.04]) for i in CHIN}
     drv.update({i: np.array([0.0, -0.03]) for i in L.LOWER_LIP_OUTER})
-    drv.update({i: to_mid(i, 0.6) + [0.0, -0.02] for i in L.LOWER_LIP_INNER})
-    fields["chin_raise"] = field(drv, upper | EYE_RING | above_nose, 0.5)
+    drv.update({i: f.to_mid(i, 0.6) + [0.0, -0.02] for i in L.LOWER_LIP_INNER})
+    return f.field(drv, f.upper | EYE_RING | f.above_nose, 0.5)
+
+
+def _lip_press(f: _Face) -> np.ndarray:
     drv = {i: np.array([0.0, 0.018]) for i in L.UPPER_LIP_OUTER[1:-1]}
     drv.update({i: np.array([0.0, -0.018]) for i in L.LOWER_LIP_OUTER})
-    drv.update({i: to_mid(i, 0.97) for i in L.UPPER_LIP_INNER + L.LOWER_LIP_INNER})
-    drv.update({i: np.array([np.sign(c[i, 0] - mouth_c[0]) * -0.01, 0.0]) for i in corners4})
-    fields["lip_press"] = field(drv, above_nose | EYE_RING, 0.35)
+    drv.update({i: f.to_mid(i, 0.97) for i in L.UPPER_LIP_INNER + L.LOWER_LIP_INNER})
+    drv.update({i: np.array([np.sign(f.c[i, 0] - f.mouth_c[0]) * -0.01, 0.0]) for i in {61, 291, 78, 308}})
+    return f.field(drv, f.above_nose | EYE_RING, 0.35)
 
+
+# The geometric units, one small builder each. Units without a row (the learned
+# expr_* units) stay zero here: core.render.appearance.expression_fields fills them.
+UNIT_BUILDERS: dict[str, Callable[[_Face], np.ndarray]] = {
+    "jaw_open": _jaw_open,
+    "lip_round": _lip_round,
+    "lip_stretch": _lip_stretch,
+    "lip_close": _lip_close,
+    "labiodental": _labiodental,
+    "tongue_show": _tongue_show,
+    "brow_inner_up": _brow_inner_up,
+    "brow_outer_up": _brow_outer_up,
+    "brow_lower": _brow_lower,
+    "wink_right": _wink("right"),
+    "wink_left": _wink("left"),
+    "eye_blink": _eye_blink,
+    "eye_squint": lambda f: f.field(f.lids(0.28, 0.3), set(), 0.25),
+    "upper_lid_raise": _upper_lid_raise,
+    "lid_tighten": lambda f: f.field(f.lids(0.08, 0.3), set(), 0.25),
+    "cheek_raise": _cheek_raise,
+    "nose_wrinkle": _nose_wrinkle,
+    "upper_lip_raise": _upper_lip_raise,
+    "lip_corner_pull": _lip_corner_pull,
+    "lip_corner_depress": lambda f: f.field(f.corners(0.015, 0.065), EYE_RING, 0.45),
+    "contempt_corner": lambda f: f.field(f.corners(0.05, -0.05, sides=(61,)), EYE_RING, 0.4),
+    "chin_raise": _chin_raise,
+    "lip_press": _lip_press,
+}
+
+
+def build_unit_fields(pts: np.ndarray) -> tuple[Frame, np.ndarray]:
+    """Return the face frame and fields (U, 478, 2) in canonical units, one row per UNIT_NAMES."""
+    f = _Face(pts)
+    fields = {name: (f.unit(name) if name in UNIT_BUILDERS else np.zeros((f.n, 2))) for name in UNIT_NAMES}
     for name in UNIT_NAMES:
         if name == "upper_lid_raise":
             # the eyeball does not move when the lid lifts off it: the iris
             # stays and white shows above it (the surprised stare)
             fields[name][L.RIGHT_IRIS + L.LEFT_IRIS] = 0.0
             continue
-        _irises_follow_lids(c, fields[name])
+        _irises_follow_lids(f.c, fields[name])
     stack = np.stack([fields[name] for name in UNIT_NAMES]).astype(np.float32)
-    return f, stack
+    return f.frame, stack
 
 
 def _irises_follow_lids(c: np.ndarray, field: np.ndarray) -> None:
