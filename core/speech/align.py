@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,7 +69,7 @@ class _Decoders:
         self.lock = threading.RLock()
         self._forced: dict[float, object] = {}
         self._free = None
-        self._dict: dict[str, list[str]] | None = None
+        self._dict: Pronunciations | None = None
         self._added: dict[str, str] = {}
 
     def forced(self, beam: float):
@@ -92,17 +93,12 @@ class _Decoders:
                                               bestpath=False, loglevel="FATAL"))
         return self._free
 
-    def dictionary(self) -> dict[str, list[str]]:
+    def dictionary(self) -> "Pronunciations":
         """The pronunciation dictionary (first variant of each word)."""
         if self._dict is None:
             _, dic, _ = _model_paths()
-            out: dict[str, list[str]] = {}
             with open(dic, encoding="utf-8") as f:
-                for line in f:
-                    parts = line.split()
-                    if parts and "(" not in parts[0]:
-                        out[parts[0]] = parts[1:]
-            self._dict = out
+                self._dict = Pronunciations(f.read())
         return self._dict
 
     def ensure_words(self, words: list[str], written: dict[str, str] | None = None) -> list[str]:
@@ -127,6 +123,35 @@ class _Decoders:
 
     def phones_of(self, word: str) -> list[str]:
         return self.dictionary().get(word) or self._added.get(word, "").split()
+
+
+class Pronunciations(Mapping):
+    """word -> phones of a CMU-style dictionary text, the first variant of each word.
+
+    Each of the 135 000 lines is only cut at its first space, and an entry's
+    phones are split when asked for (issue 19: splitting every line up front
+    took a quarter of a second to a second of each process's first alignment).
+    """
+
+    def __init__(self, text: str) -> None:
+        raw: dict[str, str] = {}
+        for line in text.splitlines():
+            word, _, phones = line.strip().partition(" ")
+            if word and "(" not in word:
+                raw[word] = phones
+        self._raw = raw
+
+    def __getitem__(self, word: str) -> list[str]:
+        return self._raw[word].split()
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._raw
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 DECODERS = _Decoders()
