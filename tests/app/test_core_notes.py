@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from core.emotion.text import NRC_MISSING
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,32 +30,17 @@ def test_a_core_warning_lands_in_studio_log(tmp_path):
     assert f"WARNING core.emotion.text: {NRC_MISSING}" in log.read_text()
 
 
-@pytest.fixture
-def no_nrc(monkeypatch):
-    from core.emotion import text
-
-    for name in ["nrclex"] + [m for m in sys.modules if m.startswith("nrclex.")]:
-        monkeypatch.setitem(sys.modules, name, None)
-    text._nrc.cache_clear()
-    yield
-    text._nrc.cache_clear()
-
-
-def test_a_missing_nrc_lexicon_is_a_note_in_the_status_bar(studio, qtbot, clip_audio, no_nrc):
-    from PySide6.QtWidgets import QLabel
-
-    # a script of its own: the analysis cache must not hand back a track scored with the lexicon
-    studio.session.new_project(str(SAMPLE / "portrait.png"), str(clip_audio),
-                               "I am furious and angry at them, said the lexicon test.", name="nrc")
-    qtbot.waitUntil(studio.settled, timeout=180000)
-    assert NRC_MISSING in studio.session.tracks.settings["warnings"]
-    note = studio.findChild(QLabel, "analysisNotes")
-    assert note.isVisible() and "note" in note.text() and NRC_MISSING in note.toolTip()
-
-
-def test_no_note_about_the_lexicon_when_it_is_installed(loaded):
+def test_the_analysis_warnings_are_a_note_that_stays_in_the_status_bar(loaded, qtbot):
+    """The analysis (core.pipeline: tests/emotion/test_nrc_missing.py shows it lists the missing
+    lexicon) hands its warnings to every motion rebuild, and the window keeps them in view."""
     from PySide6.QtWidgets import QLabel
 
     note = loaded.findChild(QLabel, "analysisNotes")
-    assert NRC_MISSING not in note.toolTip()
-    assert note.isVisible() == bool(note.toolTip())
+    assert NRC_MISSING not in note.toolTip() and note.isVisible() == bool(note.toolTip())
+    loaded.session.analysis.tracks.settings["warnings"].append(NRC_MISSING)
+    with qtbot.waitSignal(loaded.session.motion_ready, timeout=60000):
+        loaded.session.rebuild_motion()
+    assert NRC_MISSING in loaded.session.tracks.settings["warnings"]
+    assert note.isVisible() and "note" in note.text() and NRC_MISSING in note.toolTip()
+    # every note is kept, not only the last one
+    assert all(w in note.toolTip() for w in loaded.session.tracks.settings["warnings"])
