@@ -299,6 +299,148 @@ def _free_scores(pcm: bytes, n: int) -> np.ndarray:
     return out
 
 
+def _helper_wanted(seconds: float) -> bool:
+    """Free decoding in a helper process: on 2+ cores with one to spare.
+
+    Not when SYNCHRORAMA_THREADS=1 asks for one thread, nor when the last
+    minute's load average leaves less than half a core idle: on a saturated
+    machine the helper only adds its start-up (measured on the 60-s
+    narration at load 7 on 2 cores: 11.4 s with it, 8.6 s without, though
+    this process's own CPU time halved, 6.2 -> 3.3 s).
+    """
+    import os
+
+    if seconds < 2.0 or os.environ.get("SYNCHRORAMA_THREADS", "").strip() == "1":
+        return False
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:   # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):   # Windows has no load average
+        load = 0.0
+    return cores >= 2 and load < cores - 0.5
+
+
+class _FreeHelper:
+    """A helper process that decodes windows with the free phone loop (issue 19).
+
+    pocketsphinx holds Python's global interpreter lock for a whole
+    decoding, so a thread cannot run the free decoding beside the forced
+    one; a process can, and a window's alignment then takes about the
+    longer of the two instead of their sum. The helper is this interpreter
+    run on ``_free_helper_main`` (not multiprocessing, which would re-run an
+    unguarded main script); it has its own free decoder configured as
+    ``_Decoders.free`` and gets the same windows in the same order, so its
+    scores are the ones a new process computes (tests/speech/test_align_helper.py;
+    a pocketsphinx decoder carries a little state from one utterance to the
+    next, so a long-lived process that aligned before scored slightly
+    differently, and with a fresh helper per alignment no longer does).
+    Jobs and answers are pickles over
+    its stdin and stdout. If it cannot be started or fails, the scores are
+    computed here, as before; a frozen bundle always computes them here.
+    """
+
+    def __init__(self, proc) -> None:
+        self._proc = proc
+
+    @classmethod
+    def start(cls) -> "_FreeHelper | None":
+        import os
+        import subprocess
+        import sys
+
+        if getattr(sys, "frozen", False):
+            return None
+        env = dict(os.environ)
+        # the helper imports this module from wherever this process found it
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
+        try:
+            proc = subprocess.Popen([sys.executable, "-c", "from core.speech.align import _free_helper_main; "
+                                     "_free_helper_main()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, env=env)
+        except OSError:
+            return None
+        return cls(proc)
+
+    def send(self, pcm: bytes, n: int) -> bool:
+        import pickle
+
+        try:
+            pickle.dump((pcm, n), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def recv(self) -> np.ndarray | None:
+        import pickle
+
+        try:
+            kind, value = pickle.load(self._proc.stdout)
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+            return None
+        return value if kind == "ok" and isinstance(value, np.ndarray) else None
+
+    def close(self) -> None:
+        import subprocess
+
+        for f in (self._proc.stdin, self._proc.stdout):
+            try:
+                f.close()        # end of input: the helper returns
+            except OSError:
+                pass
+        try:
+            self._proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(5)
+
+
+def _free_helper_main() -> None:
+    """The helper's loop: pickled (pcm, n) in, ("ok", scores) out, until its input ends."""
+    import pickle
+    import sys
+
+    rd, wr = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr      # nothing else may write into the answer pipe
+    while True:
+        try:
+            job = pickle.load(rd)
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            answer = ("ok", _free_scores(*job))
+        except Exception as exc:   # answered, so the caller computes this window itself
+            answer = ("error", repr(exc))
+        try:
+            pickle.dump(answer, wr, protocol=pickle.HIGHEST_PROTOCOL)
+            wr.flush()
+        except OSError:
+            return
+
+
+class _FreeScores:
+    """The free phone loop's per-frame scores of one window, from the helper or computed here."""
+
+    def __init__(self, pcm: bytes, n: int, helper: _FreeHelper | None) -> None:
+        self._pcm, self._n = pcm, n
+        self._helper = helper if helper is not None and helper.send(pcm, n) else None
+        self._scores: np.ndarray | None = None
+
+    def get(self) -> np.ndarray:
+        if self._scores is None:
+            if self._helper is not None:
+                self._scores = self._helper.recv()
+                self._helper = None
+            if self._scores is None:
+                self._scores = _free_scores(self._pcm, self._n)
+        return self._scores
+
+
 def _base_word(name: str) -> str:
     return re.sub(r"\(\d+\)$", "", name)
 
@@ -321,6 +463,16 @@ def align_words(samples: np.ndarray, sr: int, words: list[str], *,
 
 
 def _align_locked(samples, sr, words, hints, progress, cancel, stage, res: AlignResult) -> AlignResult:
+    helper = _FreeHelper.start() if _helper_wanted(len(samples) / sr) else None
+    try:
+        return _align_windows(samples, sr, words, hints, progress, cancel, stage, res, helper)
+    finally:
+        if helper is not None:
+            helper.close()
+
+
+def _align_windows(samples, sr, words, hints, progress, cancel, stage, res: AlignResult,
+                   helper: "_FreeHelper | None") -> AlignResult:
     hop = int(sr * FRAME_S)
     n_frames = len(samples) // hop
     db = _frame_db(samples, sr)
@@ -346,12 +498,14 @@ def _align_locked(samples, sr, words, hints, progress, cancel, stage, res: Align
             todo = words[pos_w: pos_w + int(k * 1.5) + 12 + skip]
             min_end = max(1, min(len(todo), int(k * MIN_END_SHARE * shrink)))
         pcm = _pcm(samples[pos_f * hop: end_f * hop])
-        free = _free_scores(pcm, end_f - pos_f)
+        # the free phone loop decodes in the helper process while the forced decoding runs here
+        free = _FreeScores(pcm, end_f - pos_f, helper)
         out = _decode_retrying(pcm, todo, min_end, free, skip)
         if out is None and to_end:
             # the tail does not take every remaining word: align what it can;
             # what is left is spread over the speech after it
             out = _decode_retrying(pcm, todo, 1, free, skip)
+        free = free.get()   # always collected, so the helper's answers stay in step
         if out is None:
             res.failed_windows += 1
             if shrink > 0.2 and end_f < n_frames:
@@ -414,8 +568,10 @@ def _align_locked(samples, sr, words, hints, progress, cancel, stage, res: Align
     return res
 
 
-def _window_gap(segs, free: np.ndarray) -> float:
+def _window_gap(segs, free) -> float:
     """Mean forced-minus-free score per word frame of one decoded window."""
+    if isinstance(free, _FreeScores):
+        free = free.get()
     tot, n = 0.0, 0
     for name, s0, s1, sc in segs:
         if _base_word(name) in SILENCE_WORDS or s1 < s0:
@@ -425,7 +581,7 @@ def _window_gap(segs, free: np.ndarray) -> float:
     return tot / n if n else GAP_BAD
 
 
-def _decode_retrying(pcm: bytes, words: list[str], min_end: int | None, free: np.ndarray,
+def _decode_retrying(pcm: bytes, words: list[str], min_end: int | None, free,
                      max_skip: int = 0):
     """Decode with wider and wider beams until a plausible path is found.
 
