@@ -21,6 +21,8 @@ SS = 4  # sub-pixel precision for polygon filling (cv2 shift bits = 2)
 # inner-lip curves from corner to corner (78 and 308 are the inner corners)
 UPPER_INNER = [78] + L.UPPER_LIP_INNER + [308]
 LOWER_INNER = [78] + L.LOWER_LIP_INNER + [308]
+UPPER_CROWN = 0.075   # most of the upper incisors shown below the upper lip, in eye-corner distances
+LOWER_CROWN = 0.055   # most of the lower incisors shown above the lower lip
 TEETH_HIDDEN_BY_ROUNDING = 0.8  # share of the painted teeth height the lips cover at lip_round = 1
 
 
@@ -140,7 +142,7 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     img = cavity[None, None, :] * shade[..., None]
 
     # tongue: a rounded mound rising from the lower lip, higher when shown
-    t_top = bot - gap * (0.22 + 0.55 * tongue)
+    t_top = bot - gap * (0.36 + 0.45 * tongue)   # the resting tongue shows above the lower teeth when wide open
     t_w = 0.75 - 0.15 * tongue
     t_edge = t_top + (bot - t_top) * np.clip(across / t_w, 0, 1) ** 2
     t_mask = np.clip((ys - t_edge) / np.maximum(gap * 0.08, 0.8), 0, 1) * (across < t_w)
@@ -152,7 +154,11 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     mouth_w = 2 * half
     # rounded lips (an "O") push forward over the teeth: less of them shows
     hide = float(np.clip(rounding, 0, 1)) * TEETH_HIDDEN_BY_ROUNDING
-    tooth_h = min(0.055 * scale, 0.6 * float(np.max(gap))) * (1 - hide)
+    # visible crowns measured on real talking footage (KatieHill, MEAD): the
+    # upper incisors show up to ~0.075 eye-corner distances below the lip,
+    # the lower ones up to ~0.055 above theirs; speech parts the lips more
+    # than the teeth, so both rows show once the opening passes their sum
+    tooth_h = min(UPPER_CROWN * scale, 0.55 * float(np.max(gap))) * (1 - hide)
     inc_w = 0.13 * mouth_w                                     # central incisor width
     bounds = np.cumsum([0, 1.0, 0.8, 0.72, 0.7, 0.66, 0.62]) * inc_w
     dxs = np.abs(xs[None, :] - cx)
@@ -166,9 +172,16 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     t_shade = (1 - 0.55 * across ** 2) * sep * vert
     teeth = look.teeth[None, None] * t_shade[..., None]
     img = img * (1 - up_m[..., None]) + teeth * up_m[..., None]
-    low_h = np.clip((gap - 0.11 * scale) * 0.45, 0, 0.04 * scale) * (1 - hide)
-    lo_m = np.clip(ys - (bot - low_h) + 0.5, 0, 1) * (low_h > 0.8) * np.clip(1 - across ** 4 * 1.6, 0, 1)
-    img = img * (1 - lo_m[..., None]) + teeth * 0.72 * lo_m[..., None]
+    # lower row: rides on the lower lip; the teeth part by about 45 % of the
+    # lips' opening, so it shows where the opening exceeds that plus the upper crowns
+    low_h = np.clip(0.55 * gap - edge_drop[None, :], 0, LOWER_CROWN * scale) * (1 - hide)
+    # (the lower incisors are narrower and the lip hides the side teeth: the row
+    # fades out towards the corners, with the gaps between teeth drawn deeper)
+    lo_m = np.clip(ys - (bot - low_h) + 0.5, 0, 1) * (low_h > 0.8) * np.clip(1 - (across / 0.7) ** 4, 0, 1)
+    lo_vert = 0.95 - 0.3 * np.clip((ys - (bot - low_h)) / np.maximum(low_h, 1e-3), 0, 1)   # lit edge, lip shadow below
+    lo_sep = 1 - 0.3 * np.exp(-(u * (bounds[k + 1] - bounds[k]) * 1.25) ** 2 / 1.2)[None, :]
+    lo_teeth = look.teeth[None, None] * ((1 - 0.7 * across ** 2) * lo_sep * lo_vert * 0.85)[..., None]
+    img = img * (1 - lo_m[..., None]) + lo_teeth * lo_m[..., None]
 
     if rest_image is not None and look.rest_gap > 0.02 * scale:
         img = _reuse_rest_mouth(img, rest_image, dst, src, xs, ys, look.bite)

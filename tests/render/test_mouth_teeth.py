@@ -26,10 +26,10 @@ def renderer(sample_image):
     return r
 
 
-def _opening_profile(r: MeshRenderer, head: tuple[float, ...]) -> np.ndarray:
+def _opening_profile(r: MeshRenderer, head: tuple[float, ...], jaw: float = 0.8) -> np.ndarray:
     """Brightness from the upper lip (row 0) to the lower lip (row 9), middle columns averaged."""
     w = np.zeros(len(UNIT_NAMES), np.float32)
-    w[UNIT_NAMES.index("jaw_open")] = 0.8
+    w[UNIT_NAMES.index("jaw_open")] = jaw
     h = np.asarray(head, np.float32)
     img = r.render_crop(w, h, np.zeros(2, np.float32)).astype(np.float32).mean(-1)
     pts = r.moved_landmarks(w, h, np.zeros(2, np.float32))
@@ -61,3 +61,17 @@ def test_bite_line_is_found_only_between_two_bright_rows():
     both = teeth.copy()
     both[36:39] = 30                               # the dark line where upper and lower rows meet
     assert abs(10 + 40 * _bite_fraction(both, pts, xs) - 37.5) <= 2.5
+
+
+def test_a_closed_mouth_portrait_opened_shows_both_rows_of_teeth():
+    """Speech parts the lips more than the teeth: an open mouth shows upper and lower teeth
+    with the dark cavity between (real KatieHill frames), not a black hole with a sliver of teeth."""
+    from tests.conftest import shared
+
+    r = MeshRenderer(size=512)
+    r.prepare(load_rig(shared("portraits", "lp_s1.jpg")))   # closed lips, no teeth showing
+    prof = _opening_profile(r, (0, 0, 0, 0, 0, 0), jaw=0.8)
+    # measured: upper crowns down to row 3 (177; 29 before, when they reached row 2), lower crowns rows 8-9
+    assert prof[1:4].min() > 140, prof
+    assert prof[8:10].min() > 75, prof
+    assert prof[4:7].max() < 70, prof                        # the cavity between the rows stays dark
