@@ -284,7 +284,7 @@ def timed_render(out_dir: Path, repeats: int, *, size: int = 512, image: Path | 
     mp4, tracks = work / "out.mp4", work / "tracks.json"
     m = run_measured(cli("render", "--image", str(image), "--audio", str(wav), "--script", f"@{txt}",
                          "--size", str(size), "--no-cache", "--json", "--save-tracks", str(tracks),
-                         "-o", str(mp4)),
+                         "--overwrite", "-o", str(mp4)),   # the last bench run's video and tracks
                      env=bench_env(work / "home"))
     if m.rc != 0:
         raise RuntimeError(f"render failed (rc {m.rc}): {m.stderr.strip()[-600:]}")

@@ -87,7 +87,7 @@ def run(out_dir: Path) -> dict:
         ours = work / "ours.mp4"
         m = run_measured(cli("render", "--image", str(c["first"]), "--audio", str(c["wav"]),
                              "--fps", f"{c['fps']:g}", "--size", str(c["size"]), "--no-cache", "--json",
-                             "-o", str(ours)), env=env)
+                             "--overwrite", "-o", str(ours)), env=env)   # the last bench run's video
         if m.rc != 0:
             notes.append(f"`{name}`: render failed: {m.stderr.strip()[-300:]}")
             continue
@@ -221,7 +221,7 @@ def portrait_stillness(out_dir: Path) -> tuple[str, dict]:
             env = bench_env(work / "home")
             video = work / "ours.mp4"
             args = ["render", "--image", str(portrait), "--audio", str(audio), "--size", "512",
-                    "--head-motion", "1", "--no-cache", "--json", "-o", str(video)]
+                    "--head-motion", "1", "--no-cache", "--json", "--overwrite", "-o", str(video)]
             if script is not None:
                 args += ["--script", f"@{script}"]
             m = run_measured(cli(*args), env=env)

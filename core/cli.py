@@ -137,6 +137,9 @@ def configure_render(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached analysis")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     p.add_argument("-o", "--output", type=Path, default=Path("out/sample.mp4"))
+    from core.io.checks import add_overwrite_flag
+
+    add_overwrite_flag(p, "the video (and the --save-tracks file)")
     p.add_argument("--project", type=Path, metavar="FILE",
                    help="render a SynchroRaMa Studio project exactly as the app shows it (its media, "
                         "curves, scenes and export settings; -o overrides its output)")
@@ -205,6 +208,11 @@ def run_render(args: argparse.Namespace) -> int:
     check_output(args.output, {**inputs, "--save-tracks": args.save_tracks})
     if args.save_tracks is not None:
         check_output(args.save_tracks, inputs, "--save-tracks", "tracks file", "tracks.json")
+    from core.io.checks import check_not_existing
+
+    check_not_existing(args.output, args.overwrite, "-o")   # nothing of the user's is replaced unasked
+    if args.save_tracks is not None:
+        check_not_existing(args.save_tracks, args.overwrite, "--save-tracks")
     from core.io.checks import check_room_for_video
     from core.pipeline import sample_paths
 
@@ -284,6 +292,9 @@ def _run_project(args: argparse.Namespace) -> int:
     project = load_project(args.project)
     given = args.output != defaults.output
     output = check_project_export(project, args.output if given else None, "-o" if given else None)
+    from core.io.checks import check_not_existing
+
+    check_not_existing(output, args.overwrite, "-o")   # the project's export path too: -o picks another
     cancel = CancelToken()
     bar = ProgressBar()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())

@@ -30,6 +30,9 @@ def configure_analyze(p: argparse.ArgumentParser) -> None:
     p.add_argument("--emotion-curve", help="keyframed emotion curves (JSON)")
     p.add_argument("--save-tracks", type=Path, help="write the per-frame emotion track (JSON)")
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
+    from core.io.checks import add_overwrite_flag
+
+    add_overwrite_flag(p, "the --save-tracks file")
 
 
 def _read_script(value: str | None) -> str | None:
@@ -105,6 +108,14 @@ def analyse_file(path: Path, script: str | None, fps: float, emotion: str = "aut
 def run_analyze(args: argparse.Namespace) -> int:
     script = _read_script(args.script)
     path: Path = args.audio
+    if args.save_tracks is not None:   # before any analysis: writable, not an input, not the user's file
+        from core.io.checks import check_not_existing, check_output
+
+        script_file = Path(args.script[1:]) if args.script and args.script.startswith("@") else None
+        check_output(args.save_tracks, {"--audio": path, "--script": script_file,
+                                        "--emotion-curve": args.emotion_curve},
+                     "--save-tracks", "tracks file", "tracks.json")
+        check_not_existing(args.save_tracks, args.overwrite, "--save-tracks")
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_EXT)
         if not files:
@@ -155,6 +166,9 @@ def configure_train_ser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cv", action="store_true", help="skip the grouped cross-validation report")
     p.add_argument("--report", type=Path, help="write the metrics JSON here")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON on stdout")
+    from core.io.checks import add_overwrite_flag
+
+    add_overwrite_flag(p, "the --report file")
 
 
 def run_train_ser(args: argparse.Namespace) -> int:
@@ -162,12 +176,20 @@ def run_train_ser(args: argparse.Namespace) -> int:
     from core.emotion.ser_train import train
 
     out = args.out or WEIGHTS_DIR
+    if args.report is not None:   # before minutes of training: writable, not the data, not the user's file
+        from core.io.checks import check_not_existing, check_output
+
+        check_output(args.report, {"--data": args.data, "--cache": args.cache}, "--report", "metrics file",
+                     "ser_report.json")
+        check_not_existing(args.report, args.overwrite, "--report")
     log = (lambda m: print(m, file=sys.stderr, flush=True))
     res = train(args.data, out, include_tess=args.include_tess, seed=args.seed, cache=args.cache,
                 evaluate_cv=not args.no_cv, progress=log)
     if args.report:
+        from core.io.files import atomic_write_text
+
         args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
+        atomic_write_text(args.report, json.dumps(res, indent=1) + "\n")   # a replace is atomic
     cv = res.get("cv") or {}
     if cv:
         log(f"speaker-independent UAR (8 classes, 5 folds x 4 actors): "

@@ -24,6 +24,24 @@ def configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-lag", type=int, default=2, help="largest lag in frames searched (default 2)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     p.add_argument("--report", type=Path, metavar="DIR", help="write plots (PNG) and eval.json here")
+    from core.io.checks import add_overwrite_flag
+
+    add_overwrite_flag(p, "an earlier report in the --report folder")
+
+
+REPORT_FILES = ("mouth.png", "expression.png", "eval.json")   # what core.eval.plots.write_report writes
+
+
+def _check_report_dir(folder: Path, overwrite: bool) -> None:
+    """--report DIR, before any measuring: a folder (or a new one), not holding an earlier report
+    unless --overwrite."""
+    from core.io.checks import check_not_existing
+
+    if folder.exists() and not folder.is_dir():
+        raise UserInputError("--report is a file, not a folder.", folder,
+                             "Give a folder for the plots and eval.json, e.g. --report out/report.")
+    for name in REPORT_FILES:
+        check_not_existing(folder / name, overwrite, "--report folder")
 
 
 def _alignment(path: Path | None):
@@ -84,6 +102,9 @@ def format_table(d: dict) -> str:
 
 def run_eval(args: argparse.Namespace) -> int:
     from core.eval import evaluate
+
+    if args.report is not None:
+        _check_report_dir(args.report, args.overwrite)
 
     def progress(stage: str, done: float, total: float) -> None:
         if not args.json and sys.stderr.isatty():

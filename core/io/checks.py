@@ -82,6 +82,32 @@ def check_output(output: str | Path, inputs: Mapping[str, str | Path | None], se
                              f"Free some space or choose another folder for {setting}.")  # what a killed earlier run on this output left beside it
 
 
+OVERWRITE_FLAG = "--overwrite (-y)"
+
+
+def check_not_existing(output: str | Path, overwrite: bool, setting: str = "-o") -> None:
+    """Refuse to replace a file the user already has unless they asked to (``--overwrite``).
+
+    Call it after check_output, so a folder or one of the inputs gets its own
+    line (an input stays refused even with the flag). A link, even a dangling
+    one, counts as existing: the rename at the end would replace it. With the
+    flag the replace stays atomic (temporary file, then rename).
+    """
+    out = Path(output)
+    if overwrite or not os.path.lexists(out) or out.is_dir():
+        return
+    err = UserInputError(f"{out} already exists: pass {OVERWRITE_FLAG} to replace it, "
+                         f"or choose another {setting}.")
+    err.path, err.detail = str(out), "already exists"
+    raise err
+
+
+def add_overwrite_flag(parser, what: str = "the output") -> None:
+    """``--overwrite``/``-y`` on a subcommand that writes files the user names."""
+    parser.add_argument("-y", "--overwrite", action="store_true",
+                        help=f"replace {what} if it already exists (refused otherwise)")
+
+
 # A low estimate of an export's size, so that only a disk that clearly cannot hold the video is
 # refused (a disk that fills anyway is caught during encoding). Measured on 15-s renders at crf 18:
 # 0.021-0.091 bits per pixel and frame (720 px painting .. 2048 px detailed photo, 0.057 for the

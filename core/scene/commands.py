@@ -31,6 +31,9 @@ def configure_suggest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, default=25.0)
     p.add_argument("-o", "--output", type=Path, help="also write the segments JSON here (for --scenes)")
     p.add_argument("--json", action="store_true", help="print the segments JSON on stdout")
+    from core.io.checks import add_overwrite_flag
+
+    add_overwrite_flag(p, "the -o file")
 
 
 def _read_script(value: str | None) -> str | None:
@@ -54,6 +57,13 @@ def run_suggest(args: argparse.Namespace) -> int:
     if not 1 <= args.fps <= 120:
         raise UserInputError(f"--fps {args.fps} is out of range.", None, "Use 1..120 (25 is typical).")
     script = _read_script(args.script)
+    if args.output is not None:   # before any analysis: writable, not an input, not the user's file
+        from core.io.checks import check_not_existing, check_output
+
+        script_file = Path(args.script[1:]) if args.script and args.script.startswith("@") else None
+        check_output(args.output, {"--audio": args.audio, "--script": script_file}, "-o", "scenes file",
+                     "scenes.json")
+        check_not_existing(args.output, args.overwrite, "-o")
     config = BackendConfig(kind=args.backend, url=args.url or DEFAULT_URL, model=args.model,
                            allow_remote=args.allow_remote, timeout=args.timeout)
     if args.backend in ("openai", "auto") and args.url:
