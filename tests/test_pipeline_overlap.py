@@ -34,7 +34,8 @@ def test_prepare_runs_on_its_own_thread_and_reports_its_time(monkeypatch):
     assert early.result(clock) is fake
     assert fake.prepared_with == ("rig", 256)
     assert fake.thread is not threading.current_thread() and fake.thread.daemon
-    assert clock.stages["prepare"] >= 0.19 and 0.0 <= clock.stages["prepare_wait"] <= clock.stages["prepare"]
+    # the wait starts before the thread's own clock does: only roughly bounded by it
+    assert clock.stages["prepare"] >= 0.19 and 0.0 <= clock.stages["prepare_wait"] <= clock.stages["prepare"] + 0.1
 
 
 def test_a_preparation_error_is_raised_where_the_renderer_is_asked_for(monkeypatch):
