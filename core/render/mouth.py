@@ -117,13 +117,16 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     gap = bot - top
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     if area_t < area_s * 0.8 and look.rest_gap > 1.5:
-        # closing: a soft dark seam where the lips meet hides the squeezed teeth
+        # closing: lip tissue covers the squeezed teeth, with a thin dark line
+        # where the lips meet (a uniform dark band read as a grey gum shield)
         mid = (top + bot) / 2
-        half = np.maximum(np.abs(gap) / 2, 0) + 1.2
-        a = np.clip(1.0 - np.abs(ys - mid) / half, 0, 1) ** 0.7
+        half = np.maximum(np.abs(gap) / 2, 0) + 1.8
+        d = np.abs(ys - mid)
+        a = np.clip((half - d) / 0.8, 0, 1)
         inside = (xs[None, :] > dst[78, 0] + 1) & (xs[None, :] < dst[308, 0] - 1)
         a = a * inside
-        seam = look.lip * 0.55
+        line = 1 - 0.5 * np.exp(-(d / np.maximum(0.25 * half, 0.7)) ** 2)
+        seam = look.lip[None, None] * (0.82 * line)[..., None]
         frame[y0:y1, x0:x1] = np.clip(roi * (1 - a[..., None]) + seam * a[..., None], 0, 255).astype(np.uint8)
         return
     if area_t < 0.0015 * scale ** 2 or area_t <= area_s * 1.05:
