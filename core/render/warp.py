@@ -122,20 +122,24 @@ class PoseField:
         self.iterations = iterations
         self.xy = np.stack([gx, gy], -1).astype(np.float32)
         # the rest points about the pivot, flat: one (g*g, 3) x (3, 2) product a frame
-        self._qc = [np.ascontiguousarray((self.p[..., k] - self.pivot[k]).reshape(-1, 1)) for k in range(3)]
-        self._p2 = np.ascontiguousarray(self.p[..., :2].reshape(-1, 2))
-        self._follow2 = self.follow.reshape(-1, 1)
+        self._qp = np.stack([(self.p[..., k] - self.pivot[k]).ravel() for k in range(3)])   # (3, g*g)
+        self._p2 = np.stack([self.p[..., k].ravel() for k in range(2)])                     # (2, g*g)
+        self._follow1 = self.follow.reshape(1, -1)
 
     def forward(self, rot: np.ndarray, tx: float, ty: float, sc: float) -> np.ndarray:
         """(g, g, 2) forward displacement in pixels of every rest grid point."""
-        # the (g*g, 3) x (3, 2) product written out (the sum in the same order as
-        # numpy's own loops; BLAS threads only waited for a busy core here)
-        q = self._qc
-        moved = (q[0] * rot[:2, 0] + q[1] * rot[:2, 1] + q[2] * rot[:2, 2]) * (1.0 + sc) + self.pivot[:2]
-        d = moved - self._p2
-        d[:, 0] += tx * self.face_w
-        d[:, 1] += ty * self.face_w
-        return (d * self._follow2).astype(np.float32).reshape(self.grid, self.grid, 2)
+        # the (3, 2) x (3, g*g) product written out on planar rows (the sums in the order
+        # numpy's own loops take; arrays with a last axis of 2 were 3-4x slower, and BLAS
+        # threads only waited for a busy core here)
+        q, r = self._qp, rot[:2]
+        d = r[:, 0:1] * q[0] + r[:, 1:2] * q[1] + r[:, 2:3] * q[2]
+        d *= 1.0 + sc
+        d += self.pivot[:2, None]
+        d -= self._p2
+        d[0] += tx * self.face_w
+        d[1] += ty * self.face_w
+        d *= self._follow1
+        return np.ascontiguousarray(d.T, dtype=np.float32).reshape(self.grid, self.grid, 2)
 
     def inverse(self, disp: np.ndarray) -> np.ndarray:
         """(g, g, 2) rest-image pixel positions that land on each grid point."""
