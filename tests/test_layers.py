@@ -20,12 +20,14 @@ specific entry names them):
  6 core.render
  7 core.pipeline
  8 core.project, core.eval                              documents and measurement
- 9 core.cli and every ``commands`` module               the synchrorama subcommands
+ 9 core.commands, core.cli                             the synchrorama subcommands (one module per
+                                                        family, shared helpers in core.commands.common)
+                                                        and the console script's entry point
 10 app                                                  the studio
 
-``commands`` modules still live inside their stage packages (core/emotion/commands.py...);
-they are placed in the commands layer by name, so a stage's own modules
-cannot reach the CLI and a commands module can.
+Every subcommand lives in core/commands/: a stage package holds no command
+module, and one added there (core/scene/commands.py, say) is in its stage's
+layer like any other module, so reaching up to the CLI or the pipeline fails.
 """
 
 from __future__ import annotations
@@ -48,10 +50,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("core.render",),
     ("core.pipeline",),
     ("core.project", "core.eval"),
-    ("core.cli",),
+    ("core.commands", "core.cli"),
     ("app",),
 ]
-COMMANDS_LAYER = next(i for i, names in enumerate(LAYERS) if "core.cli" in names)
 
 
 def layer_of(module: str) -> int | None:
@@ -60,8 +61,6 @@ def layer_of(module: str) -> int | None:
     The entry "core" is the package's own __init__ only: a new module directly
     under core/ must be given its layer, not land in the lowest one.
     """
-    if module.startswith("core.") and module.rsplit(".", 1)[-1] == "commands":
-        return COMMANDS_LAYER
     best, best_len = None, -1
     for i, names in enumerate(LAYERS):
         for name in names:
@@ -173,10 +172,16 @@ def test_every_layer_entry_names_a_real_module():
     ("core/speech/x.py", "import importlib\nimportlib.import_module('core.cli')\n", True),
     ("core/render/x.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import app.window\n", True),
     ("core/scene/x.py", "from core.cli import main\n", True),
-    # allowed: same layer, lower layers, a commands module reaching the CLI
+    # a command module back inside a stage package is that stage's module
+    ("core/scene/commands.py", "from core.cli import main\n", True),
+    ("core/render/diffusion/commands.py", "from core.commands.common import ProgressBar\n", True),
+    ("core/eval/x.py", "import core.commands\n", True),
+    # allowed: same layer, lower layers, the commands reaching the pipeline, project and eval
     ("core/motion/x.py", "from core.emotion.ser import SER\nfrom core.units import UNITS\n", False),
     ("core/scene/x.py", "from core.emotion import text\n", False),
-    ("core/scene/commands.py", "from core.cli import main\nfrom core.pipeline import analyse\n", False),
+    ("core/commands/scenes.py", "from core.commands.common import read_script\n"
+                                "from core.pipeline import analyse\nfrom core.eval import evaluate\n", False),
+    ("core/cli.py", "from core.commands import main\n", False),
     ("app/x.py", "from core.pipeline import analyse\n", False),
 ])
 def test_the_check_sees_upward_imports(tmp_path, where, source, bad):
@@ -184,6 +189,7 @@ def test_the_check_sees_upward_imports(tmp_path, where, source, bad):
     for r in ROOTS:
         (tmp_path / r).mkdir()
     for mod in ("core/__init__.py", "core/pipeline.py", "core/cli.py", "core/units.py", "core/tracks.py",
+                "core/commands/__init__.py", "core/commands/common.py", "core/eval/__init__.py",
                 "core/io/__init__.py", "core/emotion/__init__.py", "core/emotion/ser.py",
                 "core/emotion/text.py", "core/motion/__init__.py", "core/motion/head.py",
                 "core/render/__init__.py", "core/render/mesh.py", "core/scene/__init__.py",
@@ -203,3 +209,18 @@ def test_a_new_module_directly_under_core_must_be_placed(tmp_path):
         (tmp_path / mod).write_text("from core.tracks import MotionTrack\n" if "newthing" in mod else "")
     upward, unplaced = upward_imports(tmp_path)
     assert unplaced == ["core.newthing"] and not upward
+
+
+def test_every_subcommand_lives_in_the_commands_package():
+    """The parser's table names modules of core.commands only, and no stage keeps a commands.py."""
+    from core.commands import COMMANDS
+
+    outside = {name: mod for name, (mod, *_rest) in COMMANDS.items() if not mod.startswith("core.commands.")}
+    assert not outside, outside
+    strays = [str(p.relative_to(REPO)) for p in (REPO / "core").rglob("commands.py")]
+    assert not strays, strays
+    import importlib
+
+    for name, (mod, conf, run, _help) in COMMANDS.items():   # a typo here would only show when run
+        module = importlib.import_module(mod)
+        assert callable(getattr(module, conf)) and callable(getattr(module, run)), name

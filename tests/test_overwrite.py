@@ -50,7 +50,7 @@ def _reached(*a, **k):
 @pytest.fixture
 def no_work(monkeypatch):
     """Fail the test if any command's analysis, rendering or training starts."""
-    import core.emotion.commands as emotion_commands
+    import core.commands.emotion as emotion_commands
     import core.emotion.ser_train as ser_train
     import core.eval as eval_pkg
     import core.io.audio as audio

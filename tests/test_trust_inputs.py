@@ -427,7 +427,7 @@ def test_bad_flags_are_one_line_before_any_work(tmp_path, capsys, no_work, sampl
 
 
 def test_scene_times_in_hours_minutes_and_seconds():
-    from core.cli import parse_scene, parse_time
+    from core.commands.common import parse_scene, parse_time
 
     assert parse_time("12.5") == 12.5 and parse_time("1:02.5") == 62.5 and parse_time("1:02:03") == 3723
     seg = parse_scene("1:05-1:09.5: nods")

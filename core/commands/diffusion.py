@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
+from core.commands.common import ProgressBar, cancel_on_ctrl_c
 from core.errors import UserInputError
 
 DATA_VERSION = 1
@@ -144,24 +144,21 @@ def _reference_png(clip) -> bytes | None:
 
 
 def _train(args: argparse.Namespace, name: str, kind: str, videos: list[Path] | None, prepared: list | None) -> int:
-    from core.cli import ProgressBar
     from core.errors import Cancelled
     from core.paths import models_dir
-    from core.progress import CancelToken
     from core.render.diffusion.train import TrainJob, Trainer, resolve_device
 
     p = _plan(args)
     resolve_device(args.device, args.preset)  # fail before the long data preparation
     workdir = _workdir(args, name)
     rank, world = _rank()
-    cancel = CancelToken()
-    bar = ProgressBar() if rank == 0 else (lambda *a: None)
+    bar = ProgressBar() if rank == 0 else None   # the other ranks show nothing
+    progress = bar or _quiet
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if rank == 0 else (lambda msg: None)
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    t0 = time.perf_counter()
-    try:
+    with cancel_on_ctrl_c(bar) as cancel:
+        t0 = time.perf_counter()
         clips = prepared if prepared is not None else _prepare(videos or [], args, p.model.resolution, workdir,
-                                                                bar, cancel)
+                                                                progress, cancel)
         if not clips:
             raise UserInputError("no usable clips.", args.dataset if kind != "diffusion-avatar" else args.video,
                                  "Check that the footage shows a face.")
@@ -178,7 +175,7 @@ def _train(args: argparse.Namespace, name: str, kind: str, videos: list[Path] | 
                        sample_steps=p.sample_steps, preset=args.preset,
                        val_frames=16 if args.preset == "tiny" else 48,
                        reference_png=_reference_png(clips[0]) if kind == "diffusion-avatar" else None)
-        trainer = Trainer(job, progress=bar, cancel=cancel, say=say)
+        trainer = Trainer(job, progress=progress, cancel=cancel, say=say)
         try:
             result = trainer.run()
         except Cancelled:
@@ -186,10 +183,6 @@ def _train(args: argparse.Namespace, name: str, kind: str, videos: list[Path] | 
             raise
         if args.rank_digest:
             _write_digest(workdir, trainer)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if hasattr(bar, "close"):
-            bar.close()
     if rank == 0:
         say(f"trained '{name}' in {time.perf_counter() - t0:.1f} s; held-out frames: {result.validation}")
         if result.model_dir:
@@ -203,6 +196,10 @@ def _train(args: argparse.Namespace, name: str, kind: str, videos: list[Path] | 
                               "loss_first": _mean_loss(result.history, first=True),
                               "loss_last": _mean_loss(result.history, first=False)}))
     return 0
+
+
+def _quiet(*_args) -> None:
+    """The progress of a process other than rank 0: nothing is shown."""
 
 
 def _mean_loss(history: list[dict], first: bool) -> float | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.commands.common import read_script, script_file
 from core.errors import UserInputError
 
 AUDIO_EXT = {".wav", ".flac", ".mp3", ".m4a", ".ogg", ".mp4", ".aac", ".opus"}
@@ -33,12 +34,6 @@ def configure_analyze(p: argparse.ArgumentParser) -> None:
     from core.io.checks import add_overwrite_flag
 
     add_overwrite_flag(p, "the --save-tracks file")
-
-
-def _read_script(value: str | None) -> str | None:
-    from core.cli import read_script   # one reader: a missing file, a folder, non-UTF-8 text are named
-
-    return read_script(value)
 
 
 def _top(d: dict[str, float]) -> str:
@@ -106,13 +101,12 @@ def analyse_file(path: Path, script: str | None, fps: float, emotion: str = "aut
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    script = _read_script(args.script)
+    script = read_script(args.script)
     path: Path = args.audio
     if args.save_tracks is not None:   # before any analysis: writable, not an input, not the user's file
         from core.io.checks import check_not_existing, check_output
 
-        script_file = Path(args.script[1:]) if args.script and args.script.startswith("@") else None
-        check_output(args.save_tracks, {"--audio": path, "--script": script_file,
+        check_output(args.save_tracks, {"--audio": path, "--script": script_file(args.script),
                                         "--emotion-curve": args.emotion_curve},
                      "--save-tracks", "tracks file", "tracks.json")
         check_not_existing(args.save_tracks, args.overwrite, "--save-tracks")

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from core.commands.common import read_script, script_file
 from core.errors import UserInputError
 
 
@@ -36,12 +37,6 @@ def configure_suggest(p: argparse.ArgumentParser) -> None:
     add_overwrite_flag(p, "the -o file")
 
 
-def _read_script(value: str | None) -> str | None:
-    from core.cli import read_script
-
-    return read_script(value)
-
-
 def run_suggest(args: argparse.Namespace) -> int:
     from core.io.audio import load_audio
     from core.pipeline import n_frames_for
@@ -56,12 +51,11 @@ def run_suggest(args: argparse.Namespace) -> int:
         raise UserInputError(f"--timeout {args.timeout} is out of range.", None, "Use 1..600 seconds.")
     if not 1 <= args.fps <= 120:
         raise UserInputError(f"--fps {args.fps} is out of range.", None, "Use 1..120 (25 is typical).")
-    script = _read_script(args.script)
+    script = read_script(args.script)
     if args.output is not None:   # before any analysis: writable, not an input, not the user's file
         from core.io.checks import check_not_existing, check_output
 
-        script_file = Path(args.script[1:]) if args.script and args.script.startswith("@") else None
-        check_output(args.output, {"--audio": args.audio, "--script": script_file}, "-o", "scenes file",
+        check_output(args.output, {"--audio": args.audio, "--script": script_file(args.script)}, "-o", "scenes file",
                      "scenes.json")
         check_not_existing(args.output, args.overwrite, "-o")
     config = BackendConfig(kind=args.backend, url=args.url or DEFAULT_URL, model=args.model,

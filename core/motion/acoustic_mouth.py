@@ -15,7 +15,7 @@ formants above an accompaniment) over +-90 ms of context. The shipped
 model is the simplest that held up on music: one affine map per unit with
 a sigmoid (hidden layers fitted held-out speech better and music worse;
 docs/a2m.md). Training lives in
-``core.motion.acoustic_train`` (torch, training only); inference here is
+``core.motion.acoustic_train`` (``synchrorama train-mouth``; torch, training only); inference here is
 plain NumPy on weights stored as ``.npz`` with a sha256 manifest, checked
 before every first load. A missing or damaged file raises
 ``AcousticWeightsError`` naming it: the renderer never silently falls back.
@@ -189,7 +189,7 @@ def load_model(directory: Path | None = None) -> AcousticMouthModel:
     with _lock:
         if key in _cache:
             return _cache[key]
-        retrain = "retrain with `python -m core.motion.acoustic_train --data DIR`"
+        retrain = "retrain with `synchrorama train-mouth --data DIR`"
         mpath = directory / MANIFEST_NAME
         try:
             manifest = json.loads(mpath.read_text(encoding="utf-8"))

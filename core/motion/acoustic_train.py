@@ -1,4 +1,4 @@
-"""Train the acoustic mouth model (``python -m core.motion.acoustic_train``).
+"""Train the acoustic mouth model (``synchrorama train-mouth``, in core/commands/mouth.py).
 
 Teacher: the project's own phone path. Every training utterance has known
 phones, either from forced alignment of a known sentence (RAVDESS
@@ -29,10 +29,8 @@ and the settings, so a rerun only trains.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import sys
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -563,7 +561,7 @@ def evaluate(model: AcousticMouthModel, c: Cached) -> dict:
 
 LICENCE_TEXT = """SynchroRaMa acoustic mouth weights (acoustic_mouth_v2.npz)
 
-Trained by `python -m core.motion.acoustic_train` on:
+Trained by `synchrorama train-mouth` on:
 - RAVDESS (Livingstone & Russo 2018) speech, licensed CC BY-NC-SA 4.0;
 - TESS (Toronto emotional speech set), licensed CC BY-NC-ND 4.0;
 - speech synthesised by espeak-ng (GPL-3.0 program; its output is not
@@ -574,7 +572,7 @@ forced-aligned (pocketsphinx) or synthesised phones; no video was used.
 
 Weights trained on RAVDESS and TESS are for non-commercial use, and users
 who need commercial use retrain on their own data with the project's
-training command (`python -m core.motion.acoustic_train --data DIR`, or
+training command (`synchrorama train-mouth --data DIR`, or
 `--no-corpora` for espeak-ng speech only).
 """
 
@@ -599,7 +597,7 @@ def train(data: Path | None, out_dir: Path, *, cache: Path, espeak: bool = True,
         "augmentation": ("tape speed 0.8-1.25, gain -12..+6 dB; per utterance one copy with continuous synthetic "
                          "music at -5..+10 dB SNR and one with music / pink / white noise at 0-20 dB"),
         "teacher_visemes_sha256_16": _teacher_source_digest(),
-        "command": "python -m core.motion.acoustic_train" + (f" --data {data}" if data is not None else " --no-corpora"),
+        "command": "synchrorama train-mouth" + (f" --data {data}" if data is not None else " --no-corpora"),
         "seed": seed, "epochs": epochs, "teacher_info": c.info,
         "licence": ("Trained on RAVDESS (CC BY-NC-SA 4.0) and TESS (CC BY-NC-ND 4.0): non-commercial use only; "
                     "retrain on your own data for commercial use.") if data is not None else
@@ -612,56 +610,3 @@ def train(data: Path | None, out_dir: Path, *, cache: Path, espeak: bool = True,
                                               LICENCE_TEXT.split("Weights trained on")[0], encoding="utf-8")
     return {"seconds": round(time.perf_counter() - t0, 1), "teacher_seconds": round(t_teacher, 1),
             "weights": str(path), "heldout": report, "teacher": c.info}
-
-
-def configure(p: argparse.ArgumentParser) -> None:
-    """Arguments of the training command (also usable as a CLI subcommand)."""
-    from core.motion.acoustic_mouth import WEIGHTS_DIR
-
-    p.add_argument("--data", type=Path, default=None,
-                   help="emotion_speech folder holding ravdess/ and tess/ (known sentences)")
-    p.add_argument("--no-corpora", action="store_true", help="train on espeak-ng speech only")
-    p.add_argument("--no-espeak", action="store_true", help="do not add espeak-ng speech")
-    p.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where the weights and manifest go")
-    p.add_argument("--cache", type=Path, default=Path("/tmp/synchrorama_acoustic_cache"))
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--augment", type=int, default=2, help="augmented copies per utterance")
-    p.add_argument("--seed", type=int, default=0)
-
-
-def run(args: argparse.Namespace) -> int:
-    from core.errors import UserInputError
-
-    data = None if args.no_corpora else args.data
-    if data is None and not args.no_corpora:
-        raise UserInputError("no training data given.", None,
-                             "Pass --data DIR (ravdess/ and tess/ inside) or --no-corpora for espeak-ng only.")
-    if data is not None and not Path(data).is_dir():
-        raise UserInputError("training data folder not found.", data, "Point --data at the emotion_speech folder.")
-    if not args.no_espeak:
-        from core.motion.espeak_phones import available
-
-        if not available():
-            raise UserInputError("espeak-ng is not installed.", None,
-                                 "Install it (pip install synchrorama-studio[train], or apt-get install espeak-ng) "
-                                 "or pass --no-espeak.")
-    res = train(data, args.out, cache=args.cache, espeak=not args.no_espeak, seed=args.seed,
-                epochs=args.epochs, n_aug=args.augment)
-    print(json.dumps({k: v for k, v in res.items() if k != "heldout"}))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m core.motion.acoustic_train", description=__doc__.split("\n")[0])
-    configure(p)
-    from core.errors import UserInputError
-
-    try:
-        return run(p.parse_args(argv))
-    except UserInputError as e:  # same exit code and one-line message as the synchrorama CLI
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -281,7 +281,8 @@ def test_render_command_with_device_cpu(trained, short_audio, tmp_path):
     """`synchrorama render --renderer diffusion --avatar NAME --device cpu` end to end."""
     import argparse
 
-    from core.cli import configure_render, main
+    from core.cli import main
+    from core.commands.render import configure_render
     from core.io.video import probe
 
     p = argparse.ArgumentParser()

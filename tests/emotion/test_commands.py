@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from core.emotion.commands import configure_analyze, run_analyze
+from core.commands.emotion import configure_analyze, run_analyze
 from core.errors import UserInputError
 from tests.conftest import shared
 
