@@ -1,10 +1,13 @@
 """``evaluate``: every yardstick of one video in a single streaming pass.
 
-The video is decoded once; per frame only numbers are kept (landmarks,
-expression probabilities, a few identity embeddings, PSNR/SSIM against the
-real frame), so memory does not grow with the frame size. The real video
-(``gt``) is decoded alongside when its frame rate matches, otherwise in a
-second pass whose mouth curve is resampled onto our frame times.
+The video is decoded once (``read_frames``); per frame only numbers are kept
+(landmarks, expression probabilities, a few identity embeddings, PSNR/SSIM
+against the real frame), so memory does not grow with the frame size. The
+real video (``gt``) is decoded alongside when its frame rate matches,
+otherwise in a second pass whose mouth curve is resampled onto our frame
+times. The figures are then computed per metric family from those numbers:
+``lipsync_figures``, ``identity_figures``, ``expression_figures``,
+``motion_figures`` (the image figures are the PSNR/SSIM means).
 """
 
 from __future__ import annotations
@@ -125,12 +128,220 @@ def _gt_opening(gt: Path, fps: float, n: int, cancel) -> np.ndarray:
     return out
 
 
+# -- the frame loop: one decode, a reader per metric family --------------------------
+
+class _Expressions:
+    """fer's class probabilities of every frame with a face (NaN rows without), in batches of 64."""
+
+    BATCH = 64
+
+    def __init__(self) -> None:
+        from core.face.expression import ExpressionClassifier, face_input
+
+        self.classifier = ExpressionClassifier()
+        self.face_input = face_input
+        self.rows: list[np.ndarray] = []
+        self.batch: list[np.ndarray] = []
+        self.batch_idx: list[int] = []
+
+    def add(self, i: int, frame: np.ndarray, box) -> None:
+        self.rows.append(np.full(len(CLASSES), np.nan))
+        if box is None:
+            return
+        self.batch.append(self.face_input(frame, box))
+        self.batch_idx.append(i)
+        if len(self.batch) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            p = self.classifier.predict_inputs(np.stack(self.batch))
+            for j, k in enumerate(self.batch_idx):
+                self.rows[k] = p[j]
+            self.batch.clear()
+            self.batch_idx.clear()
+
+
+class _Identity:
+    """dlib distance to the portrait, on about IDENTITY_SAMPLES frames spread over the video."""
+
+    def __init__(self, portrait: Path, total: int) -> None:
+        from core.face.identity import FaceEmbedder
+        from core.io.image import load_image
+
+        self.embedder = FaceEmbedder()
+        self.ref = self.embedder.embed(load_image(portrait))
+        self.every = max(1, total // IDENTITY_SAMPLES)
+        self.dists: list[float] = []
+
+    def add(self, i: int, frame: np.ndarray, box) -> None:
+        if i % self.every == 0:
+            self.dists.append(float(np.linalg.norm(self.embedder.embed(frame, box) - self.ref)))
+
+
+class _PairedReal:
+    """The real video decoded alongside ours (same frame rate): PSNR/SSIM and its mouth opening."""
+
+    def __init__(self, frames) -> None:
+        from core.eval.image import PairStats
+
+        self.frames = frames            # None: not paired, or the real video ended
+        self.tracker = FaceTracker()
+        self.pairs = PairStats()
+        self.opening: list[float] = []
+
+    def add(self, frame: np.ndarray) -> None:
+        if self.frames is None:
+            return
+        real = next(self.frames, None)
+        if real is None:
+            self.frames = None
+            return
+        self.pairs.add(frame, real)
+        gp = self.tracker(real)
+        self.opening.append(np.nan if gp is None else float(lipsync.mouth_opening(gp)[0]))
+
+    def close(self) -> None:
+        if self.frames is not None:
+            self.frames.close()
+
+
+@dataclass
+class FramePass:
+    """What one decode of the video keeps: numbers per frame, never the frames."""
+
+    points: np.ndarray           # (n, N_POINTS, 3) landmarks, NaN rows where no face
+    probs: np.ndarray            # (n, classes) expression probabilities, NaN rows where no face
+    dists: list[float]           # identity distances (empty without a portrait)
+    gt_open: list[float]         # the paired real video's mouth opening (empty unless paired)
+    frozen_fraction: float
+    psnr: float | None           # mean over the paired real frames
+    ssim: float | None
+
+
+def read_frames(video: Path, info, *, paired_gt: Path | None = None, portrait: Path | None = None,
+                progress: Callable[[str, float, float], None] | None = None, cancel=None) -> FramePass:
+    """Decode ``video`` once (and ``paired_gt`` alongside it) and keep each family's per-frame numbers."""
+    from core.io.video import iter_frames
+
+    expressions = _Expressions()
+    total = max(1, info.n_frames)
+    identity = _Identity(portrait, total) if portrait is not None else None
+    tracker, frozen = FaceTracker(), FrozenCounter()
+    empty = np.full((N_POINTS, 3), np.nan, np.float32)
+    rows: list[np.ndarray] = []
+    real = _PairedReal(iter_frames(paired_gt, size=(info.width, info.height)) if paired_gt else None)
+    try:
+        for i, frame in enumerate(iter_frames(video)):
+            if cancel is not None:
+                cancel.check()
+            pts = tracker(frame)
+            rows.append(empty if pts is None else pts)
+            frozen.add(frame)
+            box = None if pts is None else _box(pts)
+            expressions.add(i, frame, box)
+            if identity is not None and box is not None:
+                identity.add(i, frame, box)
+            real.add(frame)
+            if progress is not None and i % 10 == 0:
+                progress("evaluating", i + 1, max(total, i + 1))
+        expressions.flush()
+    finally:
+        real.close()
+    if not rows:
+        raise UserInputError("the video has no readable frames.", video, "Use an MP4, MOV, MKV or AVI video.")
+    psnr, ssim = real.pairs.mean()
+    return FramePass(points=np.stack(rows), probs=np.stack(expressions.rows),
+                     dists=identity.dists if identity is not None else [], gt_open=real.opening,
+                     frozen_fraction=frozen.fraction, psnr=psnr, ssim=ssim)
+
+
+# -- the figures, one metric family each ----------------------------------------------
+
+def lipsync_figures(opening: np.ndarray, fps: float, *, audio: Path | None, gt: Path | None,
+                    gt_open: list[float] | None, alignment: Alignment | None, max_lag: int,
+                    audio_required: bool = True, cancel=None) -> tuple[dict, np.ndarray | None, np.ndarray | None]:
+    """(figures, loudness envelope, real mouth curve) of the mouth opening against the audio's
+    loudness, the real mouth (``gt_open`` when decoded alongside, else a second pass over ``gt``)
+    and the aligned bilabials. An audio that cannot be decoded is an error when the user named it
+    (``audio_required``), otherwise the loudness figures stay empty."""
+    n = len(opening)
+    ls: dict = {"mouth_audio_corr": None, "mouth_audio_lag": None, "gt_corr": None, "gt_lag": None,
+                "bilabial_closure_rate": None, "bilabial_count": None,
+                "mouth_spread": lipsync.opening_spread(opening), "gt_mouth_spread": None,
+                "mouth_spread_ratio": None}
+    loud = None
+    if audio is not None:
+        from core.io.audio import decode_audio
+
+        try:
+            samples = decode_audio(audio)
+        except UserInputError:
+            if audio_required:
+                raise
+            samples = None
+        if samples is not None and samples.size:
+            loud = lipsync.loudness_envelope(samples, 16000, fps, n)
+            r, lag = lipsync.best_lag_corr(opening, loud, max_lag)
+            if math.isfinite(r):
+                ls["mouth_audio_corr"], ls["mouth_audio_lag"] = r, lag
+    gt_curve = None
+    if gt is not None:
+        if gt_open is not None:
+            gt_curve = np.full(n, np.nan)
+            gt_curve[:len(gt_open)] = gt_open[:n]
+        else:
+            gt_curve = _gt_opening(gt, fps, n, cancel)
+        r, lag = lipsync.best_lag_corr(opening, gt_curve, max_lag)
+        if math.isfinite(r):
+            ls["gt_corr"], ls["gt_lag"] = r, lag
+        gs = lipsync.opening_spread(gt_curve)
+        if math.isfinite(gs) and gs > 1e-6:
+            ls["gt_mouth_spread"] = gs
+            ls["mouth_spread_ratio"] = ls["mouth_spread"] / gs
+    rate, count = lipsync.bilabial_closure(opening, alignment, fps)
+    ls["bilabial_closure_rate"], ls["bilabial_count"] = rate, count
+    return ls, loud, gt_curve
+
+
+def identity_figures(dists: list[float]) -> dict:
+    return {"distance_mean": float(np.mean(dists)) if dists else None,
+            "distance_max": float(np.max(dists)) if dists else None}
+
+
+def expression_figures(probs: np.ndarray, expect_cls: str | None) -> dict:
+    have = np.isfinite(probs[:, 0])
+    mean_p = probs[have].mean(axis=0) if have.any() else np.full(len(CLASSES), np.nan)
+    top = CLASSES[int(np.nanargmax(mean_p))] if have.any() else None
+    agreement = None
+    if expect_cls is not None and have.any():
+        agreement = float(np.mean(probs[have].argmax(axis=1) == CLASSES.index(expect_cls)))
+    return {"classes": list(CLASSES), "mean_probs": {c: float(p) for c, p in zip(CLASSES, mean_p)},
+            "top": top, "expect": expect_cls, "agreement": agreement}
+
+
+def motion_figures(points: np.ndarray, fps: float, frozen_fraction: float) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(figures, head angles, eye openness) of the landmarks: head spread and speed, blinks,
+    jitter, frozen and still frames."""
+    angles = head_angles(points)
+    ys, ps, rs = angle_std(angles)
+    ear = eye_openness(points)
+    minutes = len(points) / fps / 60.0
+    yv, pv, rv = head_speed(angles, fps)
+    mot = {"yaw_std_deg": ys, "pitch_std_deg": ps, "roll_std_deg": rs,
+           "yaw_speed_deg_s": yv, "pitch_speed_deg_s": pv, "roll_speed_deg_s": rv,
+           "blinks_per_min": count_blinks(ear) / minutes if minutes > 0 else 0.0,
+           "jitter": jitter(points), "frozen_fraction": frozen_fraction,
+           "still_fraction": still_fraction(points)}
+    return mot, angles, ear
+
+
 def evaluate(video: str | Path, *, gt: str | Path | None = None, portrait: str | Path | None = None,
              expect: str | None = None, audio: str | Path | None = None,
              alignment: Alignment | None = None, max_lag: int = 2, report_dir: str | Path | None = None,
              progress: Callable[[str, float, float], None] | None = None, cancel=None) -> EvalResult:
     """Measure one video; see docs/eval.md for what each figure means."""
-    from core.io.video import iter_frames, probe
+    from core.io.video import probe
 
     video = _check_file(video, "video")
     gt = _check_file(gt, "real (--gt) video")
@@ -146,146 +357,21 @@ def evaluate(video: str | Path, *, gt: str | Path | None = None, portrait: str |
     gt_info = probe(gt) if gt else None
     paired = gt_info is not None and abs(gt_info.fps - fps) <= 0.01 * fps
 
-    from core.eval.image import PairStats
-    from core.face.expression import ExpressionClassifier, face_input
-
-    classifier = ExpressionClassifier()
-    embedder = ref_emb = None
-    if portrait is not None:
-        from core.face.identity import FaceEmbedder
-        from core.io.image import load_image
-
-        embedder = FaceEmbedder()
-        ref_emb = embedder.embed(load_image(portrait))
-    total = max(1, info.n_frames)
-    id_every = max(1, total // IDENTITY_SAMPLES)
-
-    tracker, gt_tracker = FaceTracker(), FaceTracker()
-    frozen, pairs = FrozenCounter(), PairStats()
-    empty = np.full((N_POINTS, 3), np.nan, np.float32)
-    rows: list[np.ndarray] = []
-    gt_open: list[float] = []
-    prob_rows: list[np.ndarray] = []
-    batch, batch_idx = [], []
-    dists: list[float] = []
-
-    def flush() -> None:
-        if batch:
-            p = classifier.predict_inputs(np.stack(batch))
-            for j, k in enumerate(batch_idx):
-                prob_rows[k] = p[j]
-            batch.clear()
-            batch_idx.clear()
-
-    gt_frames = iter_frames(gt, size=(info.width, info.height)) if paired else None
-    try:
-        for i, frame in enumerate(iter_frames(video)):
-            if cancel is not None:
-                cancel.check()
-            pts = tracker(frame)
-            rows.append(empty if pts is None else pts)
-            prob_rows.append(np.full(len(CLASSES), np.nan))
-            frozen.add(frame)
-            if pts is not None:
-                box = _box(pts)
-                batch.append(face_input(frame, box))
-                batch_idx.append(i)
-                if len(batch) >= 64:
-                    flush()
-                if embedder is not None and i % id_every == 0:
-                    dists.append(float(np.linalg.norm(embedder.embed(frame, box) - ref_emb)))
-            if gt_frames is not None:
-                real = next(gt_frames, None)
-                if real is None:
-                    gt_frames = None
-                else:
-                    pairs.add(frame, real)
-                    gp = gt_tracker(real)
-                    gt_open.append(np.nan if gp is None else float(lipsync.mouth_opening(gp)[0]))
-            if progress is not None and i % 10 == 0:
-                progress("evaluating", i + 1, max(total, i + 1))
-        flush()
-    finally:
-        if gt_frames is not None:
-            gt_frames.close()
-    n = len(rows)
-    if n == 0:
-        raise UserInputError("the video has no readable frames.", video, "Use an MP4, MOV, MKV or AVI video.")
-    points = np.stack(rows)
-    found = np.isfinite(points[:, 0, 0])
+    fp = read_frames(video, info, paired_gt=gt if paired else None, portrait=portrait, progress=progress,
+                     cancel=cancel)
+    found = np.isfinite(fp.points[:, 0, 0])
     if not found.any():
         raise UserInputError("no face found in any frame of the video.", video,
                              "Evaluate a video that shows one face clearly.")
-    probs = np.stack(prob_rows)
-    opening = lipsync.mouth_opening(points)
-
-    # lip-sync
-    ls: dict = {"mouth_audio_corr": None, "mouth_audio_lag": None, "gt_corr": None, "gt_lag": None,
-                "bilabial_closure_rate": None, "bilabial_count": None,
-                "mouth_spread": lipsync.opening_spread(opening), "gt_mouth_spread": None,
-                "mouth_spread_ratio": None}
-    loud = None
-    audio_src = audio or (video if info.has_audio else None)
-    if audio_src is not None:
-        from core.io.audio import decode_audio
-
-        try:
-            samples = decode_audio(audio_src)
-        except UserInputError:
-            if audio is not None:
-                raise
-            samples = None
-        if samples is not None and samples.size:
-            loud = lipsync.loudness_envelope(samples, 16000, fps, n)
-            r, lag = lipsync.best_lag_corr(opening, loud, max_lag)
-            if math.isfinite(r):
-                ls["mouth_audio_corr"], ls["mouth_audio_lag"] = r, lag
-    gt_curve = None
-    if gt is not None:
-        if paired:
-            gt_curve = np.full(n, np.nan)
-            gt_curve[:len(gt_open)] = gt_open[:n]
-        else:
-            gt_curve = _gt_opening(gt, fps, n, cancel)
-        r, lag = lipsync.best_lag_corr(opening, gt_curve, max_lag)
-        if math.isfinite(r):
-            ls["gt_corr"], ls["gt_lag"] = r, lag
-        gs = lipsync.opening_spread(gt_curve)
-        if math.isfinite(gs) and gs > 1e-6:
-            ls["gt_mouth_spread"] = gs
-            ls["mouth_spread_ratio"] = ls["mouth_spread"] / gs
-    rate, count = lipsync.bilabial_closure(opening, alignment, fps)
-    ls["bilabial_closure_rate"], ls["bilabial_count"] = rate, count
-
-    # identity
-    ident = {"distance_mean": float(np.mean(dists)) if dists else None,
-             "distance_max": float(np.max(dists)) if dists else None}
-
-    # expression
-    have = np.isfinite(probs[:, 0])
-    mean_p = probs[have].mean(axis=0) if have.any() else np.full(len(CLASSES), np.nan)
-    top = CLASSES[int(np.nanargmax(mean_p))] if have.any() else None
-    agreement = None
-    if expect_cls is not None and have.any():
-        agreement = float(np.mean(probs[have].argmax(axis=1) == CLASSES.index(expect_cls)))
-    expr = {"classes": list(CLASSES), "mean_probs": {c: float(p) for c, p in zip(CLASSES, mean_p)},
-            "top": top, "expect": expect_cls, "agreement": agreement}
-
-    # motion
-    angles = head_angles(points)
-    ys, ps, rs = angle_std(angles)
-    ear = eye_openness(points)
-    minutes = n / fps / 60.0
-    yv, pv, rv = head_speed(angles, fps)
-    mot = {"yaw_std_deg": ys, "pitch_std_deg": ps, "roll_std_deg": rs,
-           "yaw_speed_deg_s": yv, "pitch_speed_deg_s": pv, "roll_speed_deg_s": rv,
-           "blinks_per_min": count_blinks(ear) / minutes if minutes > 0 else 0.0,
-           "jitter": jitter(points), "frozen_fraction": frozen.fraction,
-           "still_fraction": still_fraction(points)}
-    p_mean, s_mean = pairs.mean()
-    res = EvalResult(video=str(video), frames=n, fps=fps, face_frames=int(found.sum()), lipsync=ls,
-                     identity=ident, expression=expr, motion=mot, image={"psnr": p_mean, "ssim": s_mean},
-                     opening=opening, gt_opening=gt_curve, loudness=loud, probs=probs, angles=angles, ear=ear)
+    opening = lipsync.mouth_opening(fp.points)
+    ls, loud, gt_curve = lipsync_figures(
+        opening, fps, audio=audio or (video if info.has_audio else None), audio_required=audio is not None,
+        gt=gt, gt_open=fp.gt_open if paired else None, alignment=alignment, max_lag=max_lag, cancel=cancel)
+    mot, angles, ear = motion_figures(fp.points, fps, fp.frozen_fraction)
+    res = EvalResult(video=str(video), frames=len(fp.points), fps=fps, face_frames=int(found.sum()), lipsync=ls,
+                     identity=identity_figures(fp.dists), expression=expression_figures(fp.probs, expect_cls),
+                     motion=mot, image={"psnr": fp.psnr, "ssim": fp.ssim},
+                     opening=opening, gt_opening=gt_curve, loudness=loud, probs=fp.probs, angles=angles, ear=ear)
     if report_dir is not None:
         from core.eval.plots import write_report
 
