@@ -296,12 +296,10 @@ def migrate(d: dict, path: str | Path | None = None) -> dict:
 def load_project(path: str | Path) -> Project:
     """Read a project; anything wrong with the file is a UserInputError that says what."""
     path = Path(path)
+    from core.io.files import read_user_text
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserInputError("project file not found.", path, "Check the path.") from None
-    except IsADirectoryError:
-        raise UserInputError("is a folder, not a project file.", path, f"Pick a {SUFFIX} file.") from None
+        text = read_user_text(path, "project file", f"Pick a {SUFFIX} file.")
     except UnicodeDecodeError:
         raise UserInputError("is not a SynchroRaMa project (not text).", path,
                              f"Pick a {SUFFIX} file saved by SynchroRaMa Studio.") from None

@@ -311,14 +311,11 @@ class Tracks:
 
     @classmethod
     def load(cls, path: str | Path) -> "Tracks":
+        from core.io.files import read_user_text
+
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UserInputError("tracks file not found.", path, "Check the path.") from None
-        except IsADirectoryError:
-            raise UserInputError("is a folder, not a tracks file.", path,
-                                 "Give the .json file --save-tracks wrote.") from None
+            data = json.loads(read_user_text(path, "tracks file", "Give the .json file --save-tracks wrote."))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise UserInputError(
                 f"not a valid tracks file ({exc.__class__.__name__}).", path,

@@ -2,8 +2,8 @@
 
 One module per family of subcommands (``render``, ``emotion``: analyze and
 train-ser, ``evaluate``: eval, ``scenes``: suggest-scenes, ``diffusion``:
-train-avatar and train, ``models``, ``mouth``: train-mouth), each a
-``configure_*``/``run_*`` pair; what they share is in ``common``. A command's
+train-avatar and train, ``models``, ``mouth``: train-mouth), each command a
+``configure_<command>``/``run_<command>`` pair; what they share is in ``common``. A command's
 module is imported only when that command runs, so ``synchrorama render``
 starts without loading torch or the eval models. The console script is
 ``core.cli:main`` (also ``python -m core.cli``).
@@ -26,35 +26,37 @@ from core import __version__
 from core.commands.common import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_ERROR
 from core.errors import Cancelled, UserInputError
 
-# subcommand -> (module, configure function, run function, help), in the order --help lists them
-COMMANDS: dict[str, tuple[str, str, str, str]] = {
-    "render": ("core.commands.render", "configure_render", "run_render", "render a talking-face video"),
-    "analyze": ("core.commands.emotion", "configure_analyze", "run_analyze",
-                "analyse a narration's emotion (SER, text, prosody)"),
-    "train-ser": ("core.commands.emotion", "configure_train_ser", "run_train_ser",
-                  "train the speech-emotion model"),
-    "eval": ("core.commands.evaluate", "configure_eval", "run_eval",
-             "measure lip-sync, identity, expression and motion of a video"),
-    "suggest-scenes": ("core.commands.scenes", "configure_suggest", "run_suggest",
-                       "suggest scene descriptions for a narration"),
-    "train-avatar": ("core.commands.diffusion", "configure_train_avatar", "run_train_avatar",
-                     "train a diffusion avatar on your own talking footage"),
-    "train": ("core.commands.diffusion", "configure_train", "run_train",
-              "train a general diffusion model on a dataset folder"),
-    "models": ("core.commands.models", "configure_models", "run_models", "list installed models"),
-    "train-mouth": ("core.commands.mouth", "configure_train_mouth", "run_train_mouth",
-                    "train the acoustic (no-words) mouth model"),
+# subcommand -> (its module under core.commands, help), in the order --help lists them; the module
+# has configure_<command> (its arguments) and run_<command> (exit code), "-" written "_"
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("render", "render a talking-face video"),
+    "analyze": ("emotion", "analyse a narration's emotion (SER, text, prosody)"),
+    "train-ser": ("emotion", "train the speech-emotion model"),
+    "eval": ("evaluate", "measure lip-sync, identity, expression and motion of a video"),
+    "suggest-scenes": ("scenes", "suggest scene descriptions for a narration"),
+    "train-avatar": ("diffusion", "train a diffusion avatar on your own talking footage"),
+    "train": ("diffusion", "train a general diffusion model on a dataset folder"),
+    "models": ("models", "list installed models"),
+    "train-mouth": ("mouth", "train the acoustic (no-words) mouth model"),
 }
+
+
+def command_functions(name: str) -> tuple[str, str, str]:
+    """(module, configure function, run function) of a subcommand."""
+    module, _help = COMMANDS[name]
+    fn = name.replace("-", "_")
+    return f"{__name__}.{module}", f"configure_{fn}", f"run_{fn}"
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synchrorama", description="SynchroRaMa Studio command line")
     parser.add_argument("--version", action="version", version=f"synchrorama {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, conf, run, help_) in COMMANDS.items():
+    for name, (_module, help_) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_)
         if only is not None and name != only:
             continue  # configure only the command being run: keeps start-up light
+        module, conf, run = command_functions(name)
         try:
             mod = importlib.import_module(module)
             getattr(mod, conf)(sp)

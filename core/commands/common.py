@@ -61,13 +61,11 @@ def read_script(value: str | None) -> str | None:
     path = script_file(value)
     if path is None:
         return value.strip()
+    from core.io.files import read_user_text
+
     try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise UserInputError("script file not found.", path, "Check the path.") from None
-    except IsADirectoryError:
-        raise UserInputError("is a folder, not a script file.", path,
-                             "Give the narration's text file after @, e.g. --script @narration.txt.") from None
+        return read_user_text(path, "script file",
+                              "Give the narration's text file after @, e.g. --script @narration.txt.").strip()
     except UnicodeDecodeError:
         raise UserInputError("script is not UTF-8 text.", path, "Save it as UTF-8 text.") from None
     except OSError as exc:

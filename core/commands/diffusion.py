@@ -146,10 +146,11 @@ def _reference_png(clip) -> bytes | None:
 def _train(args: argparse.Namespace, name: str, kind: str, videos: list[Path] | None, prepared: list | None) -> int:
     from core.errors import Cancelled
     from core.paths import models_dir
-    from core.render.diffusion.train import TrainJob, Trainer, resolve_device
+    from core.render.diffusion.device import resolve_device
+    from core.render.diffusion.train import TrainJob, Trainer
 
     p = _plan(args)
-    resolve_device(args.device, args.preset)  # fail before the long data preparation
+    resolve_device(args.device, cpu_fallback=args.preset == "tiny")  # fail before the long data preparation
     workdir = _workdir(args, name)
     rank, world = _rank()
     bar = ProgressBar() if rank == 0 else None   # the other ranks show nothing

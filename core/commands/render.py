@@ -63,14 +63,11 @@ def configure_render(p: argparse.ArgumentParser) -> None:
 
 
 def _load_scene_file(path: Path):
+    from core.io.files import read_user_text
     from core.tracks import SceneTrack
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserInputError("scenes file not found.", path, "Check the path.") from None
-    except IsADirectoryError:
-        raise UserInputError("is a folder, not a scenes file.", path, "Give the scenes .json file.") from None
+        data = json.loads(read_user_text(path, "scenes file", "Give the scenes .json file."))
     except (ValueError, UnicodeDecodeError):
         raise UserInputError("scenes file is not valid JSON.", path,
                              'Use {"segments": [{"start": 0, "end": 2, "text": "..."}]}.') from None

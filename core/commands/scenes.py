@@ -18,7 +18,7 @@ from core.commands.common import read_script, script_file
 from core.errors import UserInputError
 
 
-def configure_suggest(p: argparse.ArgumentParser) -> None:
+def configure_suggest_scenes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", type=Path, required=True, help="narration audio (or a video's audio)")
     p.add_argument("--script", help="the narration's text, or @FILE")
     p.add_argument("--backend", default="auto", choices=["auto", "openai", "gemma", "rules"],
@@ -37,7 +37,7 @@ def configure_suggest(p: argparse.ArgumentParser) -> None:
     add_overwrite_flag(p, "the -o file")
 
 
-def run_suggest(args: argparse.Namespace) -> int:
+def run_suggest_scenes(args: argparse.Namespace) -> int:
     from core.io.audio import load_audio
     from core.pipeline import n_frames_for
     from core.progress import CancelToken

@@ -225,14 +225,11 @@ def parse_curves(data: dict, path: str | Path | None = None) -> Curves:
 
 
 def load_curves(path: str | Path) -> Curves:
+    from core.io.files import read_user_text
+
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserInputError("emotion curves file not found.", path, "Check the path.") from None
-    except IsADirectoryError:
-        raise UserInputError("is a folder, not an emotion curves file.", path,
-                             "Give the .json file the app saved.") from None
+        data = json.loads(read_user_text(path, "emotion curves file", "Give the .json file the app saved."))
     except UnicodeDecodeError:
         raise _bad(path, "not UTF-8 text.", "Give the .json file the app saved (a text file).") from None
     except json.JSONDecodeError as exc:

@@ -142,31 +142,23 @@ def fuse(n_frames: int, fps: float, *, ser_probs=None, ser_val=None, ser_aro=Non
     num_a = np.zeros(T, np.float32)
     den_a = np.full(T, 0.2, np.float32)
     used: dict[str, float] = {}
+    # (name, confidence, prior weights, class probabilities or None, valence, arousal) per source given
+    given = []
     if ser_probs is not None:
-        w = ser_conf
-        num_p += (w * PRIOR_SER["cls"])[:, None] * ser_probs
-        den_p += w * PRIOR_SER["cls"]
-        num_v += w * PRIOR_SER["val"] * ser_val
-        den_v += w * PRIOR_SER["val"]
-        num_a += w * PRIOR_SER["aro"] * ser_aro
-        den_a += w * PRIOR_SER["aro"]
-        used["ser"] = float(np.mean(w))
+        given.append(("ser", ser_conf, PRIOR_SER, ser_probs, ser_val, ser_aro))
     if pros_val is not None:
-        w = pros_conf
-        num_v += w * PRIOR_PROSODY["val"] * pros_val
-        den_v += w * PRIOR_PROSODY["val"]
-        num_a += w * PRIOR_PROSODY["aro"] * pros_aro
-        den_a += w * PRIOR_PROSODY["aro"]
-        used["prosody"] = float(np.mean(w))
+        given.append(("prosody", pros_conf, PRIOR_PROSODY, None, pros_val, pros_aro))
     if text is not None:
-        w = text.confidence
-        num_p += (w * PRIOR_TEXT["cls"])[:, None] * text.probs
-        den_p += w * PRIOR_TEXT["cls"]
-        num_v += w * PRIOR_TEXT["val"] * text.valence
-        den_v += w * PRIOR_TEXT["val"]
-        num_a += w * PRIOR_TEXT["aro"] * text.arousal
-        den_a += w * PRIOR_TEXT["aro"]
-        used["text"] = float(np.mean(w))
+        given.append(("text", text.confidence, PRIOR_TEXT, text.probs, text.valence, text.arousal))
+    for name, w, prior, p, v, a in given:
+        if p is not None:
+            num_p += (w * prior["cls"])[:, None] * p
+            den_p += w * prior["cls"]
+        num_v += w * prior["val"] * v
+        den_v += w * prior["val"]
+        num_a += w * prior["aro"] * a
+        den_a += w * prior["aro"]
+        used[name] = float(np.mean(w))
     probs = num_p / den_p[:, None]
     val = num_v / den_v
     aro = num_a / den_a

@@ -96,17 +96,12 @@ class FaceTracker:
 
     def _refit(self, rgb: np.ndarray, near: np.ndarray) -> np.ndarray | None:
         """Fit the mesh on a square crop around ``near``; None if the face left it."""
-        from core.face.rig import detect_landmarks, extract_square
+        from core.face.rig import fit_in_square
 
         x0, y0, s = self._crop_for(near)
-        crop = extract_square(rgb, x0, y0, s)
-        scale = REFIT_SIDE / s
-        faces = detect_landmarks(_resize(crop, scale), max_faces=1)
-        if not faces:
+        pts = fit_in_square(rgb, x0, y0, s, REFIT_SIDE, upscale="linear")
+        if pts is None:
             return None
-        pts = faces[0] / scale
-        pts[:, 0] += x0
-        pts[:, 1] += y0
         width = float(near[:, 0].max() - near[:, 0].min())
         if np.linalg.norm(pts[1, :2] - near[1, :2]) > 0.35 * max(width, 1.0):
             return None  # jumped to something else: re-acquire on the whole frame

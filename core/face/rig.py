@@ -186,11 +186,11 @@ def _box_of(pts: np.ndarray) -> FaceBox:
                    float(pts[:, 0].max()), float(pts[:, 1].max()))
 
 
-def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
+def _resize(rgb: np.ndarray, scale: float, upscale: str = "cubic") -> np.ndarray:
     import cv2
 
     h, w = rgb.shape[:2]
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    interp = cv2.INTER_AREA if scale < 1 else (cv2.INTER_CUBIC if upscale == "cubic" else cv2.INTER_LINEAR)
     return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp)
 
 
@@ -266,19 +266,28 @@ def _refine(image: np.ndarray, pts: np.ndarray) -> np.ndarray:
     cx, cy, side = crop_for(pts)
     side *= 0.8
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-    s = int(round(side))
-    crop = extract_square(image, x0, y0, s)
-    scale = 512.0 / s
-    faces = detect_landmarks(_resize(crop, scale), max_faces=1)
-    if not faces:
+    fine = fit_in_square(image, x0, y0, int(round(side)), 512)
+    if fine is None:
         return pts
-    fine = faces[0] / scale
-    fine[:, 0] += x0
-    fine[:, 1] += y0
     # sanity: the refit must describe the same face
     if np.linalg.norm(fine[1, :2] - pts[1, :2]) > 0.2 * _box_of(pts).width:
         return pts
     return fine.astype(np.float32)
+
+
+def fit_in_square(image: np.ndarray, x0: int, y0: int, side: int, target: int,
+                  upscale: str = "cubic") -> np.ndarray | None:
+    """The mesh fitted on the square (x0, y0, side) of ``image`` scaled to ``target`` px (area when
+    shrinking, ``upscale`` "cubic" or "linear" when growing), in the image's pixels; None if no face."""
+    crop = extract_square(image, x0, y0, side)
+    scale = target / side
+    faces = detect_landmarks(_resize(crop, scale, upscale), max_faces=1)
+    if not faces:
+        return None
+    pts = faces[0] / scale
+    pts[:, 0] += x0
+    pts[:, 1] += y0
+    return pts
 
 
 def extract_square(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Safe file writing and content hashing.
+"""Safe file writing, reading the files a user names, and content hashing.
 
 Saves are atomic (write to a temporary file beside the target, fsync,
 rename) so a crash or a full disk never leaves a half-written project or
@@ -18,7 +18,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from core.errors import DiskFullError
+from core.errors import DiskFullError, UserInputError
+
+
+def read_user_text(path: str | Path, what: str, folder_hint: str) -> str:
+    """The UTF-8 text of a file the user named (a script, a scenes, tracks, curves or project file).
+
+    A missing file is "<what> not found." and a folder "is a folder, not a <what>." with
+    ``folder_hint``, both naming the path (exit 2 in the CLI). Text that is not UTF-8 raises
+    UnicodeDecodeError, other read errors OSError: each caller words those for its format.
+    """
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserInputError(f"{what} not found.", path, "Check the path.") from None
+    except IsADirectoryError:
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        raise UserInputError(f"is a folder, not {article} {what}.", path, folder_hint) from None
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

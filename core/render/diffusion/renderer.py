@@ -24,23 +24,6 @@ from core.tracks import MotionTrack
 log = logging.getLogger(__name__)
 
 
-def _device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        raise UserInputError(
-            "the diffusion renderer needs an NVIDIA GPU with CUDA, and none was found.", None,
-            "Use --renderer mesh (runs on any CPU), or render on a machine with a CUDA GPU.")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserInputError("CUDA was asked for but no CUDA GPU is available.", None,
-                             "Use --renderer mesh, or install the CUDA build of PyTorch on a GPU machine.")
-    if device not in ("cpu", "cuda"):
-        raise UserInputError(f"unknown device '{device}'.", None, "Use auto, cuda or cpu.")
-    return device
-
-
 class DiffusionRenderer:
     name = "diffusion"
 
@@ -52,9 +35,10 @@ class DiffusionRenderer:
             raise UserInputError("the diffusion renderer needs a trained avatar.", None,
                                  "Pass --avatar NAME (train one with `synchrorama train-avatar`; "
                                  "`synchrorama models` lists what is installed).")
+        from core.render.diffusion.device import resolve_device
         from core.render.diffusion.pipeline import AvatarPipeline
 
-        self.device = _device(device)
+        self.device = resolve_device(device)
         self.pipe = AvatarPipeline.from_pretrained(avatar, device=self.device,
                                                    root=Path(models_root) if models_root else None)
         s = self.pipe.sampling

@@ -25,6 +25,7 @@ from core.errors import Cancelled, UserInputError
 from core.progress import CancelToken, Progress, no_progress
 from core.render.diffusion.config import ModelConfig, TrainConfig
 from core.render.diffusion.data import ClipData
+from core.render.diffusion.device import resolve_device
 
 log = logging.getLogger(__name__)
 MOUTH_WEIGHT = 2.0  # extra loss weight inside the mouth box (blurry mouths are what users see first)
@@ -57,25 +58,6 @@ class TrainResult:
     seconds: float
     history: list[dict] = field(default_factory=list)
     validation: dict = field(default_factory=dict)
-
-
-def resolve_device(device: str, preset: str = "") -> str:
-    import torch
-
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        if preset == "tiny":
-            return "cpu"
-        raise UserInputError("no CUDA GPU was found; training this preset on the CPU would take days.", None,
-                             "Train on a machine with an NVIDIA GPU, use --device cpu to force it, "
-                             "or --preset tiny for a smoke check.")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserInputError("--device cuda was asked for but no CUDA GPU is available.", None,
-                             "Install the CUDA build of PyTorch on a machine with an NVIDIA GPU, or use --device cpu.")
-    if device not in ("cpu", "cuda"):
-        raise UserInputError(f"unknown device '{device}'.", None, "Use auto, cpu or cuda.")
-    return device
 
 
 # -- optimiser state as safetensors (no pickles anywhere) ---------------------------
@@ -115,7 +97,7 @@ class Trainer:
         import torch
         from accelerate import Accelerator
 
-        dev = resolve_device(self.job.device, self.job.preset)
+        dev = resolve_device(self.job.device, cpu_fallback=self.job.preset == "tiny")
         mp = self.job.train.mixed_precision
         if mp == "auto":
             mp = "bf16" if dev == "cuda" and torch.cuda.is_bf16_supported() else "no"
