@@ -108,5 +108,3 @@ def identity_distance(a_rgb: np.ndarray, b_rgb: np.ndarray) -> float:
     e = FaceEmbedder()
     return float(np.linalg.norm(e.embed(a_rgb) - e.embed(b_rgb)))
 
-
-face_distance = identity_distance  # name used by tests/render/test_mesh_measured.py

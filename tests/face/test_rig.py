@@ -15,7 +15,25 @@ def test_sample_portrait_has_one_face(sample_image):
     assert rig.n_faces == 1 and rig.landmarks.shape == (478, 3)
     assert 60 < rig.box.width < 300
     assert 0.15 < eye_aspect_ratio(rig.landmarks) < 0.5
-    assert mouth_opening(rig.landmarks) >= 0
+    # the sample smiles with parted lips, teeth showing: 0.116 of the eye-corner distance measured
+    assert 0.06 < mouth_opening(rig.landmarks) < 0.2
+
+
+def test_mouth_opening_is_the_lip_gap_over_the_eye_distance(sample_image):
+    """Lips brought together read 0; the lower lip lowered by a quarter of the eye-corner distance
+    reads 0.25, at any scale of the face."""
+    pts = load_rig(sample_image).landmarks.astype(np.float64)
+    eyes = float(np.linalg.norm(pts[33, :2] - pts[263, :2]))
+    pts[14, :2] = pts[13, :2]
+    assert mouth_opening(pts) == pytest.approx(0.0, abs=1e-9)
+    pts[14, 1] += 0.25 * eyes
+    assert mouth_opening(pts) == pytest.approx(0.25, rel=1e-4)
+    assert mouth_opening(3.0 * pts) == pytest.approx(0.25, rel=1e-4)
+
+
+def test_closed_lips_read_closed():
+    """A portrait with the lips together (st_sad: 0.001 measured) is far below the open sample."""
+    assert mouth_opening(load_rig(shared("portraits", "st_sad.png")).landmarks) < 0.02
 
 
 def test_dog_has_no_face():

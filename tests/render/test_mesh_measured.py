@@ -7,9 +7,6 @@ the renderer uses to draw.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -42,38 +39,15 @@ def marks(img: np.ndarray) -> np.ndarray:
 
 
 # -- identity ------------------------------------------------------------------
-def _embedder():
-    """dlib ResNet embedding (128-d) via the files shipped in face_recognition_models."""
-    if importlib.util.find_spec("core.face.identity") is not None:
-        from core.face import identity
-
-        if hasattr(identity, "face_distance"):
-            return None, identity.face_distance
-    dlib = pytest.importorskip("dlib")
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None:
-        pytest.skip("face_recognition_models is not installed")
-    models = Path(spec.origin).parent / "models"
-    det = dlib.get_frontal_face_detector()
-    sp = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
-    net = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
-
-    def embed(img: np.ndarray) -> np.ndarray:
-        img = np.ascontiguousarray(img)
-        boxes = det(img, 1)
-        assert len(boxes), "dlib finds no face"
-        box = max(boxes, key=lambda b: b.width() * b.height())
-        return np.array(net.compute_face_descriptor(img, sp(img, box)))
-
-    def dist(a: np.ndarray, b: np.ndarray) -> float:
-        return float(np.linalg.norm(embed(a) - embed(b)))
-
-    return embed, dist
-
-
 @pytest.fixture(scope="module")
 def face_distance():
-    return _embedder()[1]
+    """dlib's ResNet embedding distance (core.face.identity). dlib is a hard dependency (pyproject):
+    imported directly, so a missing or broken dlib fails this test instead of skipping it."""
+    import dlib  # noqa: F401
+
+    from core.face.identity import identity_distance
+
+    return identity_distance
 
 
 POSES = [("yaw", (20, 0, 0, 0, 0, 0)), ("yaw-", (-20, 0, 0, 0, 0, 0)), ("pitch", (0, 15, 0, 0, 0, 0)),
