@@ -24,11 +24,25 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SYNCHRORAMA_HOME", str(home))
 
 
+def in_ci() -> bool:
+    """True on a CI runner (``CI=true``, as GitHub Actions, GitLab and most others set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
 def shared(*parts: str) -> Path:
-    """A file under ../shared/data, or skip the test saying why."""
+    """A file under ../shared/data, or skip the test saying why.
+
+    In CI (``CI=true``) with ../shared/data present, a test that needs the data must not skip:
+    a file missing there fails the test (a renamed or forgotten file would otherwise pass as a
+    quiet skip). Without the folder the test still skips, in CI too.
+    """
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"development data not found: {path} (needs ../shared/data beside the repo)")
+        why = f"development data not found: {path} (needs ../shared/data beside the repo)"
+        if in_ci() and SHARED_DATA.is_dir():
+            pytest.fail(f"{why}; in CI with {SHARED_DATA} present a test that needs the data must not skip",
+                        pytrace=False)
+        pytest.skip(why)
     return path
 
 
