@@ -569,11 +569,12 @@ class MeshRenderer:
 
         Frames are rendered on ``render_threads()`` threads (two on a 2-core
         machine), one frame each, handed out in order: OpenCV and numpy
-        release the GIL for most of a frame. Measured on the speed
-        benchmark's workload at 512 px, 2 cores under load 5: 0.73 of one
-        thread's time (0.75 with a render/composite split across the two).
-        The frames are the same as one thread makes (tests/render/test_fast_path.py);
-        SYNCHRORAMA_THREADS=1 keeps to one.
+        release the GIL for much of a frame. Measured on the shared 2-core
+        machine: the speed benchmark's frames at 512 px took 0.73-0.95 of one
+        thread's time (load 5 and 3; a render/composite split across the two
+        threads did no better), a whole 60-s job 0.86 of its wall time with
+        the encoder beside it. The frames are the same as one thread makes
+        (tests/render/test_fast_path.py); SYNCHRORAMA_THREADS=1 keeps to one.
         """
         if not self._prepared:
             raise RuntimeError("prepare() the renderer with a rig first")
