@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from core.emotion.curves import CHANNELS, evaluate_keys
 
 from app import curve_ops as ops
+from app.canvas_cache import CachedCanvas
 
 CHANNEL_COLORS = {"valence": QColor(120, 220, 140), "arousal": QColor(240, 150, 80),
                   "intensity": QColor(230, 230, 120)}
@@ -57,7 +58,7 @@ def axis_ends(channel: str) -> tuple[str, str]:
 CANVAS_MIN_H = 120     # five value lines ~25 px apart: keys can still be placed and dragged
 
 
-class CurveCanvas(QWidget):
+class CurveCanvas(CachedCanvas):
     def __init__(self, editor: "CurveEditor"):
         super().__init__(editor)
         self.ed = editor
@@ -82,9 +83,9 @@ class CurveCanvas(QWidget):
         return QPointF(self.ed.view.x_of(t), self.y_of(v))
 
     # -- painting -------------------------------------------------------------
-    def paintEvent(self, _ev) -> None:
+    def paint_static(self, p: QPainter) -> None:
+        """Grid, curves, keys and the selection band: everything but the playhead."""
         ed = self.ed
-        p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor(28, 29, 34))
         W = self.width()
@@ -126,9 +127,6 @@ class CurveCanvas(QWidget):
             p.setBrush(QColor(255, 230, 90) if sel else color.darker(130))
             path = {"constant": self._square, "linear": self._diamond, "bezier": self._circle}[k.interp]
             path(p, pt)
-        x = ed.view.x_of(ed.transport.position)
-        p.setPen(QPen(QColor(255, 80, 80), 1.5))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
         if self._band is not None:
             p.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.PenStyle.DashLine))
             p.setBrush(QColor(255, 255, 255, 25))
@@ -137,6 +135,11 @@ class CurveCanvas(QWidget):
             p.setPen(QColor(170, 170, 180))
             p.drawText(self.rect().adjusted(0, 0, 0, -6), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
                        f"{ed.channel}: follows the analysis (dashed). Double-click to add a key.")
+
+    def paint_overlay(self, p: QPainter) -> None:
+        x = self.ed.view.x_of(self.ed.transport.position)
+        p.setPen(QPen(QColor(255, 80, 80), 1.5))
+        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
 
     def _polyline(self, p, xs, vs, pen) -> None:
         if len(xs) < 2:
@@ -351,7 +354,7 @@ class CurveEditor(QWidget):
         session.motion_ready.connect(self.canvas.update)
         session.analysis_ready.connect(self.canvas.update)
         view.changed.connect(self.canvas.update)
-        transport.position_changed.connect(lambda _t: self.canvas.update())
+        transport.position_changed.connect(lambda _t: self.canvas.update_playhead())
         self._update_buttons()
 
     # -- state -----------------------------------------------------------------

@@ -22,9 +22,12 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from core.errors import UserInputError
 from core.project import (
-    ANALYSIS_FPS, ExportOptions, Project, analyse_project, apply_project, discard_autosave, load_project,
+    ANALYSIS_FPS, ExportOptions, Project, apply_project, discard_autosave, load_project,
     write_autosave,
 )
+
+# imported with the window, not when the sample is opened (it took 0.1-0.25 s on the GUI thread then)
+from core.pipeline import sample_paths
 
 from app.waveform import WavePyramid
 from app.workers import Runner, Task, while_alive
@@ -49,9 +52,11 @@ class Analysis:
 
 
 def analysis_job(project: Project, cache_root: str | None, *, progress, cancel) -> Analysis:
-    """Worker-thread body: core.project.analyse_project plus what the timeline draws."""
-    a = analyse_project(project, cache_root=Path(cache_root) if cache_root else None,
-                        progress=progress, cancel=cancel)
+    """Worker-thread body: core.project.analyse_project, run in the helper process (app/analysis_process.py:
+    on a thread of this process it held the event loop up to 1.9 s), plus what the timeline draws."""
+    from app.analysis_process import helper
+
+    a = helper().call("analyse", project, cache_root, progress=progress, cancel=cancel)
     cancel.check()
     pyramid = WavePyramid.build(a.audio.samples, a.audio.sample_rate)
     key = (project.portrait, project.narration, project.script, project.face, ANALYSIS_FPS)
@@ -153,8 +158,6 @@ class Session(QObject):
                                      export=copy.deepcopy(export) if export else ExportOptions()))
 
     def sample_project(self, export: ExportOptions | None = None) -> None:
-        from core.pipeline import sample_paths
-
         img, wav, txt = sample_paths()
         script = txt.read_text(encoding="utf-8").strip() if txt.exists() else ""
         self.new_project(str(img), str(wav), script, name="Sample", export=export)

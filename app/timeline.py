@@ -25,6 +25,7 @@ from core.mouth_keys import SHAPES, automatic_spans
 from core.speech.edit import move_word_edge, retext_word
 from core.tracks import EMOTIONS, MouthKey
 
+from app.canvas_cache import CachedCanvas
 from app.workers import Runner, Task, while_alive
 
 EMOTION_COLORS = {
@@ -73,7 +74,7 @@ def emotion_legend_html(classes=EMOTIONS) -> str:
     return " &nbsp;".join(parts) + " &nbsp;&middot; bright = strong &middot; line = valence"
 
 
-class TimelineCanvas(QWidget):
+class TimelineCanvas(CachedCanvas):
     scene_selected = Signal(int)
     note = Signal(str)             # a line for the status bar
 
@@ -103,7 +104,7 @@ class TimelineCanvas(QWidget):
             self.lane[name] = (y, h)
             y += h
         view.changed.connect(self.update)
-        transport.position_changed.connect(lambda _t: self.update())
+        transport.position_changed.connect(lambda _t: self.update_playhead())   # content drawn once
         session.changed.connect(lambda _k: self.update())
         session.motion_ready.connect(self.update)
         session.analysis_ready.connect(self.update)
@@ -135,8 +136,8 @@ class TimelineCanvas(QWidget):
         return ""
 
     # -- painting -------------------------------------------------------------
-    def paintEvent(self, _ev) -> None:
-        p = QPainter(self)
+    def paint_static(self, p: QPainter) -> None:
+        """Everything but the playhead (kept in a pixmap while only the playhead moves)."""
         p.fillRect(self.rect(), QColor(30, 31, 36))
         W = self.width()
         v = self.view
@@ -164,8 +165,9 @@ class TimelineCanvas(QWidget):
         for name, (y0, h) in self.lane.items():
             if name != "ruler":
                 p.drawText(4, y0 + 11, name)
-        # playhead
-        x = v.x_of(self.transport.position)
+
+    def paint_overlay(self, p: QPainter) -> None:
+        x = self.view.x_of(self.transport.position)
         p.setPen(QPen(QColor(255, 80, 80), 1.5))
         p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
 

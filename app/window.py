@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.engine.frame_ready.connect(self.preview.show_frame)
         self.engine.failed.connect(lambda m: self.statusBar().showMessage(f"Preview: {m}", 8000))
         self.engine.start()
+        QTimer.singleShot(0, self._warm_up_helpers)
         self.curves = CurveEditor(self.session, self.transport, self.view)
         self.timeline = Timeline(self.session, self.transport, self.view)
         self.media = MediaPanel(self.session, self.tools)
@@ -132,6 +133,15 @@ class MainWindow(QMainWindow):
         self.transport.position_changed.connect(self._position)
         self.transport.state_changed.connect(self._play_state)
         self._title()
+
+    @staticmethod
+    def _warm_up_helpers() -> None:
+        """The analysis and preview processes start while the user is still choosing files."""
+        from app.analysis_process import helper
+        from app.render_process import render_helper
+
+        helper().warm_up()
+        render_helper().warm_up()
 
     def showEvent(self, ev) -> None:
         super().showEvent(ev)
@@ -375,6 +385,7 @@ class MainWindow(QMainWindow):
         self.view.duration = an.tracks.duration
         self.transport.set_media(an.audio.samples, an.audio.sample_rate, an.tracks.duration, an.tracks.fps)
         self.preview.fps = an.tracks.fps
+        self.engine.set_playing(0, an.tracks.fps)
         self.engine.set_rig(an.rig)
         self.fit()
 
@@ -402,6 +413,7 @@ class MainWindow(QMainWindow):
 
     def _play_state(self) -> None:
         self.play_action.setText("Pause" if self.transport.playing else "Play")
+        self.engine.set_playing(self.transport.rate, self.transport.fps)   # render ahead in that direction
 
     def fit(self) -> None:
         self.view.fit(max(self.timeline.canvas.width(), 400))
