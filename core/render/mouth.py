@@ -50,6 +50,7 @@ class MouthLook:
     lum: float            # overall brightness relative to a mid-lit face
     rest_gap: float       # portrait's own inner-lip gap in pixels (median)
     bite: float = 1.0     # how far down the opening the portrait's upper teeth reach (0..1)
+    shows_teeth: bool = False   # the portrait's own opening shows teeth (taken as their colour)
 
 
 def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> MouthLook:
@@ -69,6 +70,7 @@ def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> Mout
     xs = np.linspace(pts[78, 0], pts[308, 0], 24)
     gap = float(np.median(_lip_curve(pts, LOWER_INNER, xs) - _lip_curve(pts, UPPER_INNER, xs)))
     teeth = np.array([222, 214, 200], np.float32) * min(lum, 1.1)
+    shows_teeth = False
     if gap > 2:
         m = _poly_mask(smooth_contour(pts[L.LIPS_INNER, :2]), 0, 0, w, h) > 0.9
         if m.sum() > 8:
@@ -78,12 +80,12 @@ def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> Mout
             cand = np.median(sel, axis=0)
             # use the portrait's teeth only if they are light and not lip-coloured
             if cand.mean() > 0.95 * np.mean(skin_rgb) and (cand.max() - cand.min()) < 50:
-                teeth = cand
+                teeth, shows_teeth = cand, True
     if image.ndim == 3 and np.ptp(image[..., :3].reshape(-1, 3)[::97].astype(int), axis=1).max() < 8:
         pass  # black and white: colours are grey already
     _ = cv2
     bite = _bite_fraction(image, pts, xs) if gap > 2 else 1.0
-    return MouthLook(lip=lip, teeth=teeth, lum=lum, rest_gap=gap, bite=bite)
+    return MouthLook(lip=lip, teeth=teeth, lum=lum, rest_gap=gap, bite=bite, shows_teeth=shows_teeth)
 
 
 def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: float,
@@ -117,16 +119,21 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     gap = bot - top
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     if area_t < area_s * 0.8 and look.rest_gap > 1.5:
-        # closing: lip tissue covers the squeezed teeth, with a thin dark line
-        # where the lips meet (a uniform dark band read as a grey gum shield)
+        # closing: a portrait's own teeth are covered by lip tissue with a thin
+        # dark line where the lips meet (a dark band over them read as a grey gum
+        # shield); a dark opening without teeth closes to a soft dark seam
         mid = (top + bot) / 2
-        half = np.maximum(np.abs(gap) / 2, 0) + 1.8
         d = np.abs(ys - mid)
-        a = np.clip((half - d) / 0.8, 0, 1)
         inside = (xs[None, :] > dst[78, 0] + 1) & (xs[None, :] < dst[308, 0] - 1)
-        a = a * inside
-        line = 1 - 0.5 * np.exp(-(d / np.maximum(0.25 * half, 0.7)) ** 2)
-        seam = look.lip[None, None] * (0.82 * line)[..., None]
+        if look.shows_teeth:
+            half = np.maximum(np.abs(gap) / 2, 0) + 1.8
+            a = np.clip((half - d) / 0.8, 0, 1) * inside
+            line = 1 - 0.5 * np.exp(-(d / np.maximum(0.25 * half, 0.7)) ** 2)
+            seam = look.lip[None, None] * (0.82 * line)[..., None]
+        else:
+            half = np.maximum(np.abs(gap) / 2, 0) + 1.2
+            a = np.clip(1.0 - d / half, 0, 1) ** 0.7 * inside
+            seam = look.lip * 0.55
         frame[y0:y1, x0:x1] = np.clip(roi * (1 - a[..., None]) + seam * a[..., None], 0, 255).astype(np.uint8)
         return
     if area_t < 0.0015 * scale ** 2 or area_t <= area_s * 1.05:
