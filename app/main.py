@@ -18,6 +18,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--size", default=None, help="window size WxH (default 1440x900, or the screen's free "
                    "area when that is smaller)")
     p.add_argument("--timeout", type=float, default=180, help="seconds to wait for --screenshot")
+    p.add_argument("--view", metavar="START-END", default=None,
+                   help="seconds of the narration the timeline and curves show in a --screenshot (default: all)")
+    p.add_argument("--tab", choices=("scenes", "motion", "export"), default=None,
+                   help="open the right panel on this tab (for screenshots)")
     return p.parse_args(argv)
 
 
@@ -53,6 +57,8 @@ def main(argv=None) -> int:
     win = MainWindow(ask=not shot)
     install_excepthook(lambda: win)
     win.resize(*window_size(args.size, app.primaryScreen()))
+    if args.tab:
+        win.right_tabs.setCurrentIndex(("scenes", "motion", "export").index(args.tab))
     win.show()
     if args.open:
         win.open_project(args.open)
@@ -61,11 +67,11 @@ def main(argv=None) -> int:
     else:
         win.offer_recovery()
     if shot:
-        return _screenshot(app, win, shot, args.timeout)
+        return _screenshot(app, win, shot, args.timeout, args.view)
     return app.exec()
 
 
-def _screenshot(app, win, path: str, timeout: float) -> int:
+def _screenshot(app, win, path: str, timeout: float, view: str | None = None) -> int:
     """Poll (timer, no processEvents loop) until settled, then grab and quit."""
     from PySide6.QtCore import QTimer
 
@@ -80,6 +86,9 @@ def _screenshot(app, win, path: str, timeout: float) -> int:
             if state["settled_at"] is None:
                 state["settled_at"] = time.monotonic()
                 win.fit()
+                if view:
+                    a, b = (float(x) for x in view.split("-"))
+                    win.view.set(t0=a, pps=max(win.timeline.canvas.width(), 400) / max(b - a, 0.1))
             # a few more frames so every view has painted its final state
             if time.monotonic() - state["settled_at"] > 0.8:
                 timer.stop()

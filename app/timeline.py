@@ -261,6 +261,7 @@ class TimelineCanvas(CachedCanvas):
             r = QRectF(x0, y0 + 2, max(x1 - x0, 2), h - 4)
             p.fillRect(r, QColor(150, 70, 120) if k.shape != "rest" else QColor(90, 60, 80))
             p.setPen(QPen(QColor(255, 170, 220), 1))
+            p.setBrush(Qt.BrushStyle.NoBrush)      # an outline only (the waveform leaves its brush set)
             p.drawRect(r)
             text = fm.elidedText(mouth_label(k.shape, k.strength), Qt.TextElideMode.ElideRight, r.width() - 3)
             if text and text != "\u2026":

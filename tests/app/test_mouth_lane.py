@@ -138,6 +138,10 @@ def test_mouth_key_edges_drag_and_the_keys_are_saved(loaded, qtbot, tmp_path):
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(int(round(win.view.x_of(1.0))), y))
     assert s.project.mouth_keys[0].end == pytest.approx(1.0, abs=0.01)
     assert s.undo.undoText() == "Move mouth key edge"
+    # the key is drawn in its own colour (not filled with the waveform's brush)
+    img = canvas.grab().toImage()
+    c = img.pixelColor(int(win.view.x_of(0.97)), canvas.lane["mouth"][0] + canvas.lane["mouth"][1] // 2)
+    assert (c.red(), c.green(), c.blue()) == (150, 70, 120)
     path = s.save(tmp_path / "mouth.srproj")
     doc = json.loads(path.read_text())
     assert doc["mouth"]["keys"][0]["shape"] == "O" and doc["mouth"]["keys"][0]["end"] == pytest.approx(1.0, abs=0.01)
