@@ -463,7 +463,7 @@ def user_emotion(project: Project, analysed):
     track = apply_user_control(analysed, project.emotion, 1.0, None)
     if project.curves and project.curves.get("channels"):
         track = apply_curves(track, parse_curves(project.curves, project.path or None))
-    strength = project.emotion_strength * project.expressiveness
+    strength, _ = with_expressiveness(project.emotion_strength, project.head_motion, project.expressiveness)
     if strength != 1.0:
         track = apply_user_control(track, "auto", min(strength, MAX_STRENGTH), None)
     return track
@@ -472,12 +472,20 @@ def user_emotion(project: Project, analysed):
 MAX_EXPRESSIVENESS = 2.0
 
 
-def effective_head_motion(project: Project) -> float:
-    """The head-motion amount after the expressiveness knob (kept inside the CLI's range)."""
+def with_expressiveness(strength: float, head_motion: float, expressiveness: float) -> tuple[float, float]:
+    """(emotion strength, head-motion amount) after the one expressiveness knob (studio and CLI alike),
+    each kept inside its own range."""
+    from core.emotion.control import MAX_STRENGTH
     from core.motion.a2m import HEAD_MOTION_RANGE
 
     lo, hi = HEAD_MOTION_RANGE
-    return float(min(max(project.head_motion * project.expressiveness, lo), hi))
+    return (float(min(strength * expressiveness, MAX_STRENGTH)),
+            float(min(max(head_motion * expressiveness, lo), hi)))
+
+
+def effective_head_motion(project: Project) -> float:
+    """The head-motion amount after the expressiveness knob (kept inside the CLI's range)."""
+    return with_expressiveness(project.emotion_strength, project.head_motion, project.expressiveness)[1]
 
 
 def apply_project(project: Project, analysed, feats, fps: float | None = None,

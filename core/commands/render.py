@@ -44,6 +44,9 @@ def configure_render(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head-motion", type=float, default=1.0, metavar="AMOUNT",
                    help="head motion from the voice: 0 = still, 1 = natural (a real speaker's spread), "
                         "up to 2 = lively")
+    p.add_argument("--expressiveness", type=float, default=1.0, metavar="X",
+                   help="one knob over emotion strength and head motion, like the studio's "
+                        "(0 = still and neutral, 1 = as analysed, up to 2)")
     p.add_argument("--blink-rate", type=float, default=17.0, metavar="PER_MIN",
                    help="blinks per minute (default 17; real speakers blink 10-25; 0 = never)")
     p.add_argument("--face", type=int, help="which face when there are several (0 = largest)")
@@ -138,12 +141,15 @@ def run_render(args: argparse.Namespace) -> int:
                        ("emotion_scale", args.emotion_guidance), ("text_scale", args.text_guidance)):
         if value is not None:
             options[key] = value
+    from core.project import with_expressiveness
+
+    strength, head_motion = with_expressiveness(args.emotion_strength, args.head_motion, args.expressiveness)
     req = RenderRequest(
         image=args.image, audio=args.audio, script=read_script(args.script), output=args.output,
-        emotion=args.emotion, emotion_strength=args.emotion_strength,
+        emotion=args.emotion, emotion_strength=strength,
         emotion_curve=args.emotion_curve, scenes=scenes, renderer=args.renderer,
         renderer_options=options, size=args.size, fps=args.fps, seed=args.seed, face=args.face,
-        head_motion=args.head_motion, blink_rate=args.blink_rate,
+        head_motion=head_motion, blink_rate=args.blink_rate,
         max_output=args.max_output, crf=args.crf, save_tracks=args.save_tracks,
         load_tracks=args.load_tracks, use_cache=not args.no_cache, allow_other_audio=args.allow_other_audio,
     )
@@ -176,6 +182,11 @@ def _check_motion_options(args: argparse.Namespace) -> None:
     if not lo <= args.head_motion <= hi:
         raise UserInputError(f"--head-motion {args.head_motion:g} is out of range.", None,
                              f"Use {lo:g}..{hi:g} (0 = still, 1 = natural, 2 = lively).")
+    from core.project import MAX_EXPRESSIVENESS
+
+    if not (0 <= args.expressiveness <= MAX_EXPRESSIVENESS):   # NaN fails too
+        raise UserInputError(f"--expressiveness {args.expressiveness:g} is out of range.", None,
+                             f"Use 0..{MAX_EXPRESSIVENESS:g} (1 = as analysed).")
     lo, hi = BLINK_RATE_RANGE
     if not lo <= args.blink_rate <= hi:
         raise UserInputError(f"--blink-rate {args.blink_rate:g} is out of range.", None,
@@ -185,6 +196,7 @@ def _check_motion_options(args: argparse.Namespace) -> None:
 # render options a project holds itself: given with --project they are refused
 PROJECT_HOLDS = ("image", "audio", "script", "emotion", "emotion_strength", "emotion_curve", "scene", "scenes",
                  "renderer", "avatar", "size", "max_output", "fps", "crf", "seed", "face", "head_motion",
+                 "expressiveness",
                  "blink_rate", "save_tracks", "load_tracks", "allow_other_audio", "sample_steps", "sampler",
                  "emotion_guidance", "text_guidance")
 
