@@ -29,7 +29,7 @@ from core.render.base import RenderConditioning, make_renderer
 from core.scene.track import validate_segments
 from core.speech.features import AudioFeatures, analyse_audio
 from core.tracks import (
-    EMOTIONS, Alignment, EmotionTrack, MediaRef, MotionTrack, SceneSegment, SceneTrack, Tracks,
+    Alignment, EmotionTrack, MediaRef, MotionTrack, SceneSegment, SceneTrack, Tracks,
 )
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -178,9 +178,9 @@ def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, align
     from core.emotion.control import apply_user_control as control
     from core.emotion.fusion import analyse_emotion, emotion_warnings
 
-    if req.emotion not in ("auto",) + EMOTIONS:
-        raise UserInputError(f"unknown emotion '{req.emotion}'.", None,
-                             f"Use auto or one of: {', '.join(EMOTIONS)}.")
+    from core.emotion.control import check_emotion_name
+
+    check_emotion_name(req.emotion)
     # the portrait's own expression feeds the fusion, so it is part of the key; so does
     # whether the script could be scored with the NRC lexicon
     from core.emotion.text import nrc_installed

@@ -101,6 +101,13 @@ def analyse_file(path: Path, script: str | None, fps: float, emotion: str = "aut
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    from core.emotion.control import check_emotion_name
+
+    check_emotion_name(args.emotion)          # before any analysis, like a bad curve file
+    if args.emotion_curve:
+        from core.emotion.curves import load_curves
+
+        load_curves(args.emotion_curve)
     script = read_script(args.script)
     path: Path = args.audio
     if args.save_tracks is not None:   # before any analysis: writable, not an input, not the user's file

@@ -110,9 +110,10 @@ def run_render(args: argparse.Namespace) -> int:
 
         load_curves(args.emotion_curve)  # a bad curve file fails now, not after minutes of analysis
     check_export_settings(fps=args.fps, size=args.size, crf=args.crf, max_output=args.max_output)
-    from core.emotion.control import MAX_STRENGTH
+    from core.emotion.control import MAX_STRENGTH, check_emotion_name
     from core.io.checks import check_seed, check_strength
 
+    check_emotion_name(args.emotion)
     check_seed(args.seed)
     check_strength(args.emotion_strength, MAX_STRENGTH)
     if args.output.suffix.lower() != ".mp4":

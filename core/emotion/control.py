@@ -39,6 +39,12 @@ def _to_emotions(track: EmotionTrack) -> EmotionTrack:
     return replace(track, probs=probs, classes=EMOTIONS)
 
 
+def check_emotion_name(name: str) -> None:
+    """``--emotion`` / a project's emotion: auto or one class, refused before any analysis."""
+    if name not in ("auto",) + EMOTIONS:
+        raise UserInputError(f"unknown emotion '{name}'.", None, f"Use auto or one of: {', '.join(EMOTIONS)}.")
+
+
 def force_emotion(track: EmotionTrack, emotion: str) -> EmotionTrack:
     """Every frame shows ``emotion`` at full intensity (neutral: none)."""
     t = _copy(track)

@@ -33,3 +33,15 @@ def test_out_of_range_expressiveness_is_refused_before_any_work(tmp_path, value)
 def test_expressiveness_is_held_by_a_project(tmp_path):
     r = _cli("--project", str(tmp_path / "p.srproj"), "--expressiveness", "0.5")
     assert r.returncode == 2 and "--expressiveness" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("cmd", [["render"], ["analyze", "--audio", "resources/sample/narration.wav"]])
+def test_an_unknown_emotion_is_refused_before_any_work(tmp_path, cmd):
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    args = [a if not a.startswith("resources/") else str(repo / a) for a in cmd]
+    r = subprocess.run([sys.executable, "-m", "core.cli", *args, "--emotion", "joyful"],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 2 and "unknown emotion 'joyful'" in r.stderr, r.stderr
+    assert len([ln for ln in r.stderr.splitlines() if ln.strip()]) == 1, r.stderr   # no progress: nothing ran
