@@ -31,6 +31,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from app.helper_process import HelperProcess
+
 log = logging.getLogger("synchrorama.app")
 
 _ENV_PREFIXES = ("SYNCHRORAMA_", "XDG_")
@@ -151,43 +153,23 @@ class HelperFailed(RuntimeError):
     """A job raised an unexpected exception in the helper (its traceback is in the log)."""
 
 
-class AnalysisProcess:
+class AnalysisProcess(HelperProcess):
     """The client side: one job at a time, from any worker thread (never the GUI thread)."""
 
+    name = "synchrorama-analysis"
+    # not a daemon: core may start processes of its own (the aligner does); shutdown() stops it,
+    # and it stops by itself when the studio's end of the pipe closes
+    daemon = False
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._proc = None
-        self._conn = None
+        super().__init__(_child_main)
         self._ids = itertools.count(1)
-        self.started = 0          # how many helpers were started (a dead one is replaced)
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
-
-    def _ensure(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            return
-        import multiprocessing as mp
-
-        from app import errors
-
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        # not a daemon: core may start processes of its own (the aligner does); shutdown() stops it,
-        # and it stops by itself when the studio's end of the pipe closes
-        proc = ctx.Process(target=_child_main, args=(child, errors.LOG_FILE), daemon=False,
-                           name="synchrorama-analysis")
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
-        self.started += 1
 
     def call(self, name: str, *args: Any, progress, cancel, **kw: Any):
         """Run JOBS[name] in the helper; progress is forwarded, cancel is honoured."""
         from core.errors import Cancelled, UserInputError
 
-        with self._lock:
+        with self.lock:
             cancel.check()
             self._ensure()
             jid = next(self._ids)
@@ -225,40 +207,6 @@ class AnalysisProcess:
                 elif kind == "failed":
                     log.error("analysis process: %s\n%s", msg[2], msg[3])
                     raise HelperFailed(msg[2])
-
-    def warm_up(self) -> None:
-        """Start the helper now, on a thread (starting a process copies this one's page tables: not on
-        the GUI thread, and not in the middle of the first analysis)."""
-        def start():
-            with self._lock:
-                self._ensure()
-
-        threading.Thread(target=start, daemon=True, name="analysis-helper-start").start()
-
-    def _drop(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            self._proc.kill()
-        self._proc, self._conn = None, None
-
-    def shutdown(self, timeout: float = 3.0) -> None:
-        """Ask the helper to stop; kill it if it does not (a job still running is cut off)."""
-        got = self._lock.acquire(timeout=timeout)
-        try:
-            proc, conn = self._proc, self._conn
-            if proc is None:
-                return
-            try:
-                conn.send(("quit",))
-            except (OSError, ValueError):
-                pass
-            proc.join(timeout if got else 0.1)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(1)
-            self._proc, self._conn = None, None
-        finally:
-            if got:
-                self._lock.release()
 
 
 _HELPER: AnalysisProcess | None = None

@@ -23,6 +23,8 @@ import logging
 import threading
 import time
 
+from app.helper_process import HelperProcess
+
 log = logging.getLogger("synchrorama.app")
 
 
@@ -84,30 +86,13 @@ def _child_main(conn, log_file: str) -> None:  # pragma: no cover - runs in the 
                 return
 
 
-class RenderProcess:
+class RenderProcess(HelperProcess):
     """The client side; one request-answer exchange at a time (a lock), from worker threads."""
 
+    name = "synchrorama-preview"
+
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._proc = None
-        self._conn = None
-        self.started = 0
-
-    def _ensure(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            return
-        import multiprocessing as mp
-
-        from app import errors
-
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_child_main, args=(child, errors.LOG_FILE), daemon=True,
-                           name="synchrorama-preview")
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
-        self.started += 1
+        super().__init__(_child_main)
 
     def send(self, msg) -> None:
         """A message without an answer (call with the lock held)."""
@@ -137,42 +122,6 @@ class RenderProcess:
             self._drop()
             return ("error", f"the preview process stopped unexpectedly (exit code {code}); it restarts with "
                              "the next frame")
-
-    def warm_up(self) -> None:
-        """Start the helper now, on a thread (see AnalysisProcess.warm_up)."""
-        def start():
-            with self.lock:
-                self._ensure()
-
-        threading.Thread(target=start, daemon=True, name="preview-helper-start").start()
-
-    def _drop(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            self._proc.kill()
-        self._proc, self._conn = None, None
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
-
-    def shutdown(self, timeout: float = 3.0) -> None:
-        got = self.lock.acquire(timeout=timeout)
-        try:
-            proc, conn = self._proc, self._conn
-            if proc is None:
-                return
-            try:
-                conn.send(("quit",))
-            except (OSError, ValueError):
-                pass
-            proc.join(timeout if got else 0.1)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(1)
-            self._proc, self._conn = None, None
-        finally:
-            if got:
-                self.lock.release()
 
 
 _HELPER: RenderProcess | None = None

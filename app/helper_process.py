@@ -1,0 +1,81 @@
+"""The client side of a studio helper process: start on demand, replace a dead one, stop at exit.
+
+Analysis and the preview renderer each run in their own process (the
+third-party libraries hold Python's lock for long stretches, so no thread
+keeps the window responsive). Both share this life cycle; what they say
+over the pipe is their own (``analysis_process``, ``render_process``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+
+class HelperProcess:
+    """One spawned child with a pipe; ``lock`` serialises the exchanges with it."""
+
+    name = "synchrorama-helper"
+    daemon = True
+
+    def __init__(self, child_main: Callable) -> None:
+        self.lock = threading.Lock()
+        self._child_main = child_main
+        self._proc = None
+        self._conn = None
+        self.started = 0          # how many helpers were started (a dead one is replaced)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
+
+    def _ensure(self) -> None:
+        """Start the child unless it is alive (call with ``lock`` held)."""
+        if self._proc is not None and self._proc.is_alive():
+            return
+        import multiprocessing as mp
+
+        from app import errors
+
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=self._child_main, args=(child, errors.LOG_FILE), daemon=self.daemon,
+                           name=self.name)
+        proc.start()
+        child.close()
+        self._proc, self._conn = proc, parent
+        self.started += 1
+
+    def warm_up(self) -> None:
+        """Start the helper now, on a thread (starting a process copies this one's page tables: not on
+        the GUI thread, and not in the middle of the first job)."""
+        def start():
+            with self.lock:
+                self._ensure()
+
+        threading.Thread(target=start, daemon=True, name=f"{self.name}-start").start()
+
+    def _drop(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            self._proc.kill()
+        self._proc, self._conn = None, None
+
+    def shutdown(self, timeout: float = 3.0) -> None:
+        """Ask the helper to stop; kill it if it does not (a job still running is cut off)."""
+        got = self.lock.acquire(timeout=timeout)
+        try:
+            proc, conn = self._proc, self._conn
+            if proc is None:
+                return
+            try:
+                conn.send(("quit",))
+            except (OSError, ValueError):
+                pass
+            proc.join(timeout if got else 0.1)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1)
+            self._proc, self._conn = None, None
+        finally:
+            if got:
+                self.lock.release()
