@@ -202,10 +202,23 @@ PROJECT_MODELS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+def package_folder(pkg: str) -> Path | None:
+    """A data package's folder, found without importing it (several need packages we do not
+    ship to import); in the frozen app, the copy the bundle carries (installer/synchrorama.spec)."""
+    import importlib.util
+    import sys
+
+    bundled = getattr(sys, "_MEIPASS", None)
+    if bundled and (Path(bundled) / pkg).is_dir():
+        return Path(bundled) / pkg
+    spec = importlib.util.find_spec(pkg)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
 def bundled_models() -> list[BundledModel]:
     """Where the bundled weights live on this installation (for the Models panel)."""
-    import importlib.util
-
     entries = [
         ("face mesh 478 pts + face detector", "face rig", "mediapipe", "Apache-2.0", "modules/face_landmark"),
         ("person segmentation", "background stays still", "mediapipe", "Apache-2.0", "modules/selfie_segmentation"),
@@ -219,10 +232,10 @@ def bundled_models() -> list[BundledModel]:
     ]
     out = []
     for name, purpose, pkg, lic, sub in entries:
-        spec = importlib.util.find_spec(pkg)
+        folder = package_folder(pkg)
         path, size = "", 0
-        if spec and spec.submodule_search_locations:
-            base = Path(list(spec.submodule_search_locations)[0]) / sub
+        if folder is not None:
+            base = folder / sub
             if base.exists():
                 path = str(base)
                 size = sum(p.stat().st_size for p in base.rglob("*") if p.is_file()) if base.is_dir() \

