@@ -21,7 +21,6 @@ so the helper's caches and models are the studio's.
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import logging
 import os
@@ -209,18 +208,5 @@ class AnalysisProcess(HelperProcess):
                     raise HelperFailed(msg[2])
 
 
-_HELPER: AnalysisProcess | None = None
-_HELPER_LOCK = threading.Lock()
-
-
 def helper() -> AnalysisProcess:
-    global _HELPER
-    with _HELPER_LOCK:
-        if _HELPER is None:
-            # multiprocessing's own exit hook joins child processes; atexit runs hooks last-in first-out,
-            # so ours (registered after multiprocessing's) stops the helper before that join waits on it
-            import multiprocessing.util  # noqa: F401
-
-            _HELPER = AnalysisProcess()
-            atexit.register(_HELPER.shutdown)
-        return _HELPER
+    return AnalysisProcess.shared()

@@ -8,8 +8,12 @@ over the pipe is their own (``analysis_process``, ``render_process``).
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Callable
+
+_shared: dict[type, "HelperProcess"] = {}
+_shared_lock = threading.Lock()
 
 
 class HelperProcess:
@@ -17,6 +21,20 @@ class HelperProcess:
 
     name = "synchrorama-helper"
     daemon = True
+
+    @classmethod
+    def shared(cls):
+        """The studio's one helper of this kind, stopped at exit."""
+        with _shared_lock:
+            if cls not in _shared:
+                # multiprocessing's own exit hook joins child processes; atexit runs hooks last-in
+                # first-out, so ours (registered after multiprocessing's) stops the helper before
+                # that join waits on it
+                import multiprocessing.util  # noqa: F401
+
+                _shared[cls] = cls()
+                atexit.register(_shared[cls].shutdown)
+            return _shared[cls]
 
     def __init__(self, child_main: Callable) -> None:
         self.lock = threading.Lock()

@@ -18,7 +18,6 @@ two portraits, so two windows do not make each other prepare again.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import threading
 import time
@@ -124,16 +123,5 @@ class RenderProcess(HelperProcess):
                              "the next frame")
 
 
-_HELPER: RenderProcess | None = None
-_HELPER_LOCK = threading.Lock()
-
-
 def render_helper() -> RenderProcess:
-    global _HELPER
-    with _HELPER_LOCK:
-        if _HELPER is None:
-            import multiprocessing.util  # noqa: F401  (its exit hook must run after ours: see analysis_process)
-
-            _HELPER = RenderProcess()
-            atexit.register(_HELPER.shutdown)
-        return _HELPER
+    return RenderProcess.shared()
