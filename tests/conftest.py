@@ -114,3 +114,17 @@ def trained(synthetic, tmp_path_factory):
     trainer = Trainer(job)
     result = trainer.run()
     return trainer, result
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if analysis or rendering starts: the input and output checks must come first (tests of bad input)."""
+    import core.pipeline as pipeline
+    import core.project as project
+
+    def boom(*a, **k):
+        raise AssertionError("analysis started before the check")
+
+    monkeypatch.setattr(pipeline, "analyse", boom)
+    monkeypatch.setattr(pipeline, "render_tracks", boom)
+    monkeypatch.setattr(project, "analyse_project", boom)

@@ -14,20 +14,6 @@ import pytest
 from core.cli import main
 
 
-@pytest.fixture
-def no_work(monkeypatch):
-    """Fail the test if analysis or rendering starts: every check here must come first."""
-    import core.pipeline as pipeline
-    import core.project as project
-
-    def boom(*a, **k):
-        raise AssertionError("analysis started before the check")
-
-    monkeypatch.setattr(pipeline, "analyse", boom)
-    monkeypatch.setattr(pipeline, "render_tracks", boom)
-    monkeypatch.setattr(project, "analyse_project", boom)
-
-
 def _run(capsys, *argv: str) -> tuple[int, str]:
     """main() in-process; the exit code and the single error line (asserted to be one)."""
     code = main(list(argv))
