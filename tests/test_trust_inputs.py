@@ -5,7 +5,6 @@ and one line naming the file or setting and the fix; nothing is written under th
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import pytest
