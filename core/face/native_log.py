@@ -6,6 +6,12 @@ file descriptor 2 when a graph is built and first run: 9-10 lines such as
 read, and no environment variable turns them off. Around those native calls
 only, fd 2 points at the null device; Python's own messages are flushed
 before and written after, so nothing of ours is hidden.
+
+The lines come from the graph's own threads, not from the calling one: a
+solution's constructor starts the graph and returns before the calculators'
+Open() (which loads the TFLite model and logs the XNNPACK line) has run, so
+solutions are built with start_quietly(), which keeps fd 2 silenced until the
+graph is idle. process() needs nothing more: it waits for the graph itself.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
+
+T = TypeVar("T")
 
 _lock = threading.RLock()
 _depth = 0
@@ -23,7 +31,7 @@ _saved_fd: int | None = None
 
 @contextmanager
 def quiet_native_stderr() -> Iterator[None]:
-    """Silence fd 2 for the duration (re-entrant; the first caller restores it)."""
+    """Silence fd 2 for the duration (re-entrant across threads; the last one out restores it)."""
     global _depth, _saved_fd
     with _lock:
         if _depth == 0:
@@ -48,3 +56,19 @@ def quiet_native_stderr() -> Iterator[None]:
                 os.dup2(_saved_fd, 2)
                 os.close(_saved_fd)
                 _saved_fd = None
+
+
+def start_quietly(make: Callable[[], T]) -> T:
+    """Build a mediapipe solution (make()) with fd 2 silenced until its graph has opened.
+
+    Why: SolutionBase.__init__ returns as soon as the graph is started; the calculators open
+    afterwards on the graph's threads and log then. Restoring fd 2 when the constructor returned
+    let those lines through whenever they came late (a loaded machine, or a pause before the
+    first process()). Waiting until the graph is idle keeps them all inside the window.
+    """
+    with quiet_native_stderr():
+        solution = make()
+        graph = getattr(solution, "_graph", None)   # mediapipe.python.solution_base.SolutionBase
+        if graph is not None:
+            graph.wait_until_idle()
+    return solution

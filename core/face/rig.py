@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import UserInputError
-from core.face.native_log import quiet_native_stderr
+from core.face.native_log import quiet_native_stderr, start_quietly
 
 DETECT_MAX_SIDE = 1280
 MIN_FACE_PX = 48  # below this the mesh is too coarse to animate
@@ -72,10 +72,9 @@ def _face_mesh(max_faces: int):
         if max_faces not in _mesh_cache:
             import mediapipe as mp
 
-            with quiet_native_stderr():
-                _mesh_cache[max_faces] = mp.solutions.face_mesh.FaceMesh(
-                    static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
-                    min_detection_confidence=0.5)
+            _mesh_cache[max_faces] = start_quietly(lambda: mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
+                min_detection_confidence=0.5))
         return _mesh_cache[max_faces]
 
 
@@ -107,9 +106,9 @@ def _detectors():
             import mediapipe as mp
 
             fd = mp.solutions.face_detection
-            with quiet_native_stderr():
-                _mesh_cache["det"] = (fd.FaceDetection(model_selection=0, min_detection_confidence=0.3),
-                                      fd.FaceDetection(model_selection=1, min_detection_confidence=0.3))
+            _mesh_cache["det"] = (
+                start_quietly(lambda: fd.FaceDetection(model_selection=0, min_detection_confidence=0.3)),
+                start_quietly(lambda: fd.FaceDetection(model_selection=1, min_detection_confidence=0.3)))
         return _mesh_cache["det"]
 
 

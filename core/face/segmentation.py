@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from core.face.native_log import quiet_native_stderr
+from core.face.native_log import quiet_native_stderr, start_quietly
 
 _lock = threading.Lock()
 _model: list = []
@@ -22,8 +22,7 @@ def _segmenter():
         if not _model:
             import mediapipe as mp
 
-            with quiet_native_stderr():
-                _model.append(mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0))
+            _model.append(start_quietly(lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)))
         return _model[0]
 
 
