@@ -16,7 +16,7 @@ the folds move with the skin and keep the portrait's colours.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,6 +50,7 @@ class RatioMaps:
     maps: dict[str, np.ndarray]         # component -> (side, side) float32 log ratio
     units: dict[str, dict[str, float]]  # component -> unit -> prototype amplitude
     shapes: dict[str, np.ndarray]       # emotion -> (478, 2) displacement, eye-fixed face frame
+    onsets: dict[str, float] = field(default_factory=dict)   # crease component -> driver below which it is off
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +71,13 @@ def load_ratio_maps() -> RatioMaps:
         points, triangles = z["points"].astype(np.float32), z["triangles"].astype(np.int32)
         shapes = {e: z[f"shape_{e}"].astype(np.float32) for e in meta.get("shapes", [])}
     units = {c: {u: float(a) for u, a in spec["units"].items()} for c, spec in meta["components"].items()}
-    return RatioMaps(int(meta["side"]), points, triangles, maps, units, shapes)
+    from core.render.creases import DRIVERS, crease_maps
+
+    onsets = {}
+    for name, image in crease_maps(points, int(meta["side"])).items():
+        maps[name] = image.astype(np.float32)
+        units[name], onsets[name] = dict(DRIVERS[name][0]), DRIVERS[name][1]
+    return RatioMaps(int(meta["side"]), points, triangles, maps, units, shapes, onsets)
 
 
 def expression_fields(fields: np.ndarray) -> np.ndarray:
@@ -117,6 +124,8 @@ class ExpressionAppearance:
             for u, a in amp.items():
                 if u in UNIT_NAMES:
                     self.proj[k, UNIT_NAMES.index(u)] = a / norm
+        self.onset = np.array([rm.onsets.get(c, -1.0) for c in self.names], np.float32)
+        self._ramped = self.onset >= 0   # creases (learned maps have none: they may go negative)
         self.size = size
         self._gain_img = np.ones((size, size), np.float32)
 
@@ -129,7 +138,11 @@ class ExpressionAppearance:
     def drivers(self, weights: np.ndarray) -> np.ndarray:
         """Per-map strength (-1..MAX_DRIVER) for one frame's unit weights (negative: undone)."""
         w = np.asarray(weights, np.float32)[: self.proj.shape[1]]
-        return np.clip(self.proj[:, : len(w)] @ w, -1.0, MAX_DRIVER)
+        d = self.proj[:, : len(w)] @ w
+        if self._ramped.any():   # creases: nothing below the onset, full at a driver of 1
+            o = self.onset[self._ramped]
+            d[self._ramped] = np.clip((d[self._ramped] - o) / (1.0 - o), 0.0, None)
+        return np.clip(d, -1.0, MAX_DRIVER)
 
     def log_ratio(self, weights: np.ndarray) -> np.ndarray | None:
         """The combined log ratio over the rest face box, or None when nothing is expressed."""
