@@ -77,10 +77,10 @@ ANTAGONISTS: dict[str, dict[str, float]] = {
 # motion); below 1 the FACS units keep their full amplitudes. Anger keeps its
 # FACS face alone: the actors' angry face (a talking, open-mouthed anger)
 # read as sad or happy on every dev portrait, and lp_s1 lost the anger the
-# FACS face shows. Sadness takes 0.6 of the actors' face on the full FACS one:
-# their whole sad face (lowered lids, pressed mouth) made lp_s1 read disgust
-# (docs/emotion.md).
-EXPRESSION_UNITS: dict[str, float] = {"happy": 1.0, "sad": 0.6, "angry": 0.0, "surprised": 1.0,
+# FACS face shows. Sadness takes 0.85 of the actors' face on the full FACS one:
+# their whole sad face (lowered lids, pressed mouth) made lp_s1 read disgust,
+# 0.6 left M030 and W009 reading neutral while talking (docs/emotion.md).
+EXPRESSION_UNITS: dict[str, float] = {"happy": 1.0, "sad": 0.85, "angry": 0.0, "surprised": 1.0,
                                       "fearful": 1.0, "disgusted": 1.0}
 FACS_SHARE = 0.5
 PORTRAIT_FLOOR = 0.15    # fer probabilities below this are noise, not an expression
