@@ -87,6 +87,7 @@ class Variant:
     source: str
     script: str
     extras: dict = field(default_factory=dict)
+    opening: np.ndarray | None = None     # our rendered mouth opening per frame (eye widths)
 
 
 def motion_stats(points: np.ndarray, fps: float) -> dict:
@@ -140,7 +141,8 @@ def measure_variant(real: Real, name: str, script: str | None, work: Path, *,
                     acoustic: bool = False) -> tuple[Variant, dict]:
     """Render and measure; also returns the baselines for this variant's alignment."""
     from core.eval.landmarks import track_video
-    from core.eval.lipsync import best_lag_corr, bilabial_closure, loudness_envelope, mouth_opening
+    from core.eval.lipsync import (best_lag_corr, bilabial_closure, loudness_envelope, mouth_opening,
+                                   opening_spread)
 
     t0 = time.perf_counter()
     video, tracks, feats, audio = render_variant(real, script, work, name, acoustic=acoustic)
@@ -152,8 +154,10 @@ def measure_variant(real: Real, name: str, script: str | None, work: Path, *,
     al = tracks.alignment
     rate, count = bilabial_closure(ours, al if al.phones and not acoustic else None, real.fps)
     source = "none (acoustic mouth)" if acoustic or not al.phones else al.source
+    finite = ours[np.isfinite(ours)]
     v = Variant(name, r, lag, rate, count, motion_stats(lm.points, real.fps), source, al.script,
-                {"render_s": round(seconds, 1)})
+                {"render_s": round(seconds, 1), "mouth_spread": opening_spread(ours),
+                 "mouth_median": float(np.median(finite)) if finite.size else float("nan")}, ours)
     base = {}
     loud = loudness_envelope(audio.samples, audio.sample_rate, real.fps, n)
     base["loudness"] = best_lag_corr(loud, real.opening[:n], MAX_LAG)

@@ -28,6 +28,11 @@ from core.tracks import Phone
 RATE = 100.0      # internal time grid (Hz), averaged down to video frames
 JAW_SCALE = 1.1   # see VisemeSettings.jaw_scale
 LEAD_S = 0.08     # lips lead the acoustic phone boundaries by about 2 frames
+# Lips at rest in a pause: shut. On the HDTF dev clip the speaker's inner-lip gap
+# reads 0.00 through her 0.6-s pause (and MEAD M030's 5th percentile is 0.004 eye
+# widths); at 0.7 (with dominance 0.5) a portrait photographed mid-word kept 0.03-0.05
+# of its own gap open in every pause (docs/a2m.md, "Closing in the pauses").
+REST_CLOSE = 1.0
 SPEECH_UNITS = ("jaw_open", "lip_round", "lip_stretch", "lip_close", "labiodental", "tongue_show")
 
 # phone -> (jaw, round, stretch, close, labiodental, tongue)
@@ -47,7 +52,7 @@ _TARGETS: dict[str, tuple[float, ...]] = {
     "T": (0.18, 0, 0, 0, 0, 0), "D": (0.18, 0, 0, 0, 0, 0), "N": (0.18, 0, 0, 0, 0, 0),
     "K": (0.25, 0, 0, 0, 0, 0), "G": (0.25, 0, 0, 0, 0, 0), "NG": (0.25, 0, 0, 0, 0, 0),
     "HH": (0.40, 0, 0, 0, 0, 0), "Y": (0.20, 0, 0.4, 0, 0, 0),
-    "SIL": (0, 0, 0, 0.7, 0, 0),
+    "SIL": (0, 0, 0, REST_CLOSE, 0, 0),
 }
 # Inner lips almost meet in these even without a full closure; on a portrait
 # whose mouth is open at rest only lip_close can bring the gap down.
@@ -78,8 +83,8 @@ def _dominance(label: str) -> tuple[float, ...]:
         return (1.5, 3.0, 0.5, 2.5, 0.5, 0.3)
     if label in ("TH", "DH", "L"):
         return (0.6, 0.2, 0.2, 0.5, 0.5, 2.0)
-    if label == "SIL":
-        return (0.8, 0.6, 0.6, 0.5, 0.5, 0.5)
+    if label == "SIL":   # the rest closure holds against the phones around it (REST_CLOSE)
+        return (0.8, 0.6, 0.6, 1.0, 0.5, 0.5)
     if label == "HH":
         return (0.1, 0.1, 0.1, 0.3, 0.3, 0.1)
     # tongue consonants: some say over the jaw, little over lip shape

@@ -2,8 +2,9 @@
 
 Figures asserted here are what this A2M reaches, with a margin (docs/a2m.md
 has the measured values and the bench table). The HDTF clip is clean
-speech; lp_d10 is music with no English words and a ~4-frame audio/video
-offset in the clip itself, so only the fallback is checked there.
+speech; lp_d10 is music with no English words, where our mouth peaks 4 frames
+before the singer's (whether the clip's video trails its audio is not settled,
+docs/a2m.md), so only the fallback is checked there.
 """
 
 from __future__ import annotations
@@ -33,6 +34,27 @@ def test_katie_mouth_follows_the_real_speaker(katie):
     assert abs(v.lag) <= 2, v
     assert v.corr >= base["naive_phones"][0] + 0.15, (v.corr, base)
     assert v.corr >= base["loudness"][0] + 0.15, (v.corr, base)
+
+
+def test_katie_mouth_moves_as_wide_as_the_real_speaker(katie):
+    real, v, _ = katie
+    from core.eval.lipsync import opening_spread
+
+    # issue 15: spread (5-95 % of the inner-lip gap) 0.8-1.25x the real speaker's (0.228 eye widths);
+    # measured 0.90 here (512 px), 0.88 before the lips shut in pauses
+    ratio = v.extras["mouth_spread"] / opening_spread(real.opening)
+    assert 0.8 <= ratio <= 1.25, (ratio, v.extras)
+
+
+def test_katie_lips_shut_in_her_pause(katie):
+    """After "orientation" she pauses with her lips shut (0.00 eye widths, 4.5-4.8 s)."""
+    real, v, _ = katie
+    rest = slice(int(4.52 * real.fps), int(4.8 * real.fps))
+    assert np.nanmax(real.opening[rest]) < 0.01
+    # ours: 0.17 of our speaking median there (0.029 eye widths; mediapipe reads this portrait's
+    # rendered shut lips as 0.01-0.02); 0.34 when the pause closed the lips only to 0.7 (docs/a2m.md)
+    share = np.nanmean(v.opening[rest]) / v.extras["mouth_median"]
+    assert share < 0.2, (share, v.opening[rest], v.extras)
 
 
 def test_katie_lips_close_at_every_bilabial(katie):

@@ -69,6 +69,9 @@ def test_pauses_rest_the_mouth_and_reopen_before_speech():
     ph = [Phone("AA", 0.0, 0.4, 0), Phone("SIL", 0.4, 1.6), Phone("AA", 1.6, 2.0, 1)]
     w, n = frames(ph, 50)
     mid = int(1.0 * FPS)
-    assert w["jaw_open"][mid] < 0.05 and w["lip_close"][mid] > 0.5
+    assert w["jaw_open"][mid] < 0.05
+    # shut, not just nearly: at 0.7 a portrait photographed mid-word kept part of its own gap
+    # open in every pause (the HDTF speaker's lips read 0.00 through hers; docs/a2m.md)
+    assert w["lip_close"][mid] > 0.95
     # the lips part before the voice comes back
     assert w["lip_close"][int(1.55 * FPS)] < 0.5 * w["lip_close"][mid]
