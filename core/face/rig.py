@@ -70,7 +70,9 @@ def _face_mesh(max_faces: int):
     """One mediapipe FaceMesh per max_faces, reused (creating one costs ~100 ms)."""
     with _mesh_lock:
         if max_faces not in _mesh_cache:
-            import mediapipe as mp
+            from core.face.mp_import import import_mediapipe
+
+            mp = import_mediapipe()
 
             _mesh_cache[max_faces] = start_quietly(lambda: mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
@@ -103,7 +105,9 @@ FULL_RANGE_MIN = 0.5
 def _detectors():
     with _mesh_lock:
         if "det" not in _mesh_cache:
-            import mediapipe as mp
+            from core.face.mp_import import import_mediapipe
+
+            mp = import_mediapipe()
 
             fd = mp.solutions.face_detection
             _mesh_cache["det"] = (

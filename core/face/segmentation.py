@@ -20,7 +20,9 @@ _model: list = []
 def _segmenter():
     with _lock:
         if not _model:
-            import mediapipe as mp
+            from core.face.mp_import import import_mediapipe
+
+            mp = import_mediapipe()
 
             _model.append(start_quietly(lambda: mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)))
         return _model[0]
