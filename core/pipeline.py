@@ -143,19 +143,26 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
     # alignment (cached: forced alignment / ASR are the slow part)
     key = cache_key("alignment", audio_sha, req.script or "")
     cached = cache.get(key)
-    if cached is not None:
-        alignment = Alignment.from_dict(cached)
-    else:
-        from core.speech.timing import speech_timing
+    ser: BackgroundSER | None = None
+    try:
+        if cached is not None:
+            alignment = Alignment.from_dict(cached)
+        else:
+            from core.speech.timing import speech_timing
 
-        alignment = clock.run("alignment", speech_timing, audio, req.script,
-                              progress=progress, cancel=cancel)
-        cache.put(key, alignment.to_dict())
-    warnings += alignment.warnings
-    cancel.check()
+            # the speech-emotion pass needs the audio only: it runs beside the alignment
+            ser = BackgroundSER(audio, feats, cancel)
+            alignment = clock.run("alignment", speech_timing, audio, req.script,
+                                  progress=progress, cancel=cancel)
+            cache.put(key, alignment.to_dict())
+        warnings += alignment.warnings
+        cancel.check()
 
-    emotion = clock.run("emotion", _emotion_stage, req, audio, feats, alignment, n, rig,
-                        cache, (audio_sha, portrait_sha, req.face), warnings, progress, cancel)
+        emotion = clock.run("emotion", _emotion_stage, req, audio, feats, alignment, n, rig,
+                            cache, (audio_sha, portrait_sha, req.face), warnings, progress, cancel, ser)
+    finally:
+        if ser is not None:
+            ser.stop()   # used, or not needed (a cached emotion track, an error): no thread outlives the job
     scenes = SceneTrack(validate_segments(req.scenes, audio.duration))
     motion = clock.run("motion", build_motion, feats, alignment, emotion, scenes, req.fps, n,
                        req.seed, warnings, head_motion=req.head_motion, blink_rate=req.blink_rate)
@@ -174,7 +181,8 @@ def analyse(req: RenderRequest, *, progress: Progress = no_progress,
 
 def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, alignment: Alignment,
                    n: int, rig: FaceRig, cache: AnalysisCache, inputs_key: tuple,
-                   warnings: list[str], progress: Progress, cancel: CancelToken) -> EmotionTrack:
+                   warnings: list[str], progress: Progress, cancel: CancelToken,
+                   ser: "BackgroundSER | None" = None) -> EmotionTrack:
     from core.emotion.control import apply_user_control as control
     from core.emotion.fusion import analyse_emotion, emotion_warnings
 
@@ -193,7 +201,8 @@ def _emotion_stage(req: RenderRequest, audio: Audio, feats: AudioFeatures, align
         pts = rig.landmarks[:, :2]
         box = (*pts.min(0).tolist(), *pts.max(0).tolist())  # the chosen face, for its own expression
         track = analyse_emotion(audio, feats, alignment, req.fps, n, portrait_rgb=rig.image,
-                                portrait_box=box, progress=progress, cancel=cancel)
+                                portrait_box=box, progress=progress, cancel=cancel,
+                                ser=ser.result if ser is not None else None)
         cache.put(key, track.to_dict())
     warnings += emotion_warnings(track)   # an optional source that was missing, in words
     return control(track, req.emotion, req.emotion_strength, req.emotion_curve)
@@ -360,3 +369,49 @@ class EarlyPrepare:
             raise self._error
         return self.renderer
 
+
+class BackgroundSER:
+    """The speech-emotion windows (``fusion.ser_windows``) computed on a thread (issue 19).
+
+    They need the audio and its voiced mask, not the alignment, so the
+    pipeline starts them when the alignment starts; the emotion stage then
+    takes them with ``result`` (the same windows it would compute itself).
+    ``stop`` asks the thread to give up at its next window and waits for it.
+    """
+
+    def __init__(self, audio: Audio, feats: AudioFeatures, cancel: CancelToken) -> None:
+        import threading
+
+        self._cancel, self._stop = cancel, CancelToken()
+        self._value = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(audio, feats), name="speech-emotion",
+                                        daemon=True)
+        self._thread.start()
+
+    def check(self) -> None:
+        """Raise Cancelled once the job or ``stop`` cancelled (predict_windows calls it per window)."""
+        self._cancel.check()
+        self._stop.check()
+
+    def _run(self, audio: Audio, feats: AudioFeatures) -> None:
+        try:
+            from core.emotion.fusion import ser_windows
+
+            self._value = ser_windows(audio, feats, cancel=self)
+        except BaseException as exc:   # handed to the caller in result()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self):
+        """(model, windows), waiting for them; the thread's error, if any, is raised here."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.cancel()
+        self._thread.join(timeout)

@@ -43,3 +43,52 @@ def test_a_preparation_error_is_raised_where_the_renderer_is_asked_for(monkeypat
     early = P.EarlyPrepare("rig", "mesh", 8, 0, None)
     with pytest.raises(P.UserInputError, match="too small"):
         early.result()
+
+
+def test_speech_emotion_runs_beside_the_alignment_and_gives_the_same_windows():
+    """BackgroundSER (started with the alignment) hands the emotion stage the windows it would compute."""
+    import numpy as np
+
+    from core.emotion.fusion import ser_windows
+    from core.io.audio import load_audio
+    from core.progress import CancelToken
+    from core.speech.features import analyse_audio
+
+    audio = load_audio(P.SAMPLE_DIR / "narration.wav")
+    feats = analyse_audio(audio.samples, audio.sample_rate)
+    bg = P.BackgroundSER(audio, feats, CancelToken())
+    model, win = bg.result()
+    bg.stop()
+    model2, win2 = ser_windows(audio, feats)
+    assert model is model2
+    for k in ("times", "probs", "valence", "arousal", "confidence", "speech"):
+        assert np.array_equal(getattr(win, k), getattr(win2, k)), k
+
+
+def test_background_speech_emotion_stops_and_raises_where_asked(monkeypatch):
+    from core.progress import CancelToken, Cancelled
+
+    started = threading.Event()
+
+    def slow(audio, feats, *, cancel=None, progress=None):
+        started.set()
+        while True:
+            cancel.check()
+            time.sleep(0.01)
+
+    import core.emotion.fusion as F
+
+    monkeypatch.setattr(F, "ser_windows", slow)
+    bg = P.BackgroundSER(None, None, CancelToken())
+    assert started.wait(5)
+    t = time.perf_counter()
+    bg.stop()
+    assert time.perf_counter() - t < 1 and not bg._thread.is_alive()
+    with pytest.raises(Cancelled):
+        bg.result()
+    job = CancelToken()                     # the job's own cancel reaches the thread too
+    bg = P.BackgroundSER(None, None, job)
+    job.cancel()
+    with pytest.raises(Cancelled):
+        bg.result()
+    bg.stop()

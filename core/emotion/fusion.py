@@ -179,25 +179,41 @@ def fuse(n_frames: int, fps: float, *, ser_probs=None, ser_val=None, ser_aro=Non
     return track, used
 
 
+def ser_windows(audio, feats, *, cancel=None, progress=None):
+    """(SER model, its windows over the narration): the speech-emotion part of ``analyse_emotion``.
+
+    Needs the audio and its voiced mask only, not the alignment, so the
+    pipeline can run it while the alignment runs (issue 19).
+    """
+    from core.emotion.ser import load_model, predict_windows
+
+    model = load_model()   # shipped with the app: missing or damaged is an error naming the file
+    if model is None:
+        return None, None
+    mask = None
+    if feats is not None and getattr(feats, "voiced", None) is not None:
+        mask = np.asarray(feats.voiced, bool)
+    return model, predict_windows(audio.samples, audio.sample_rate, model=model, speech_mask=mask,
+                                  cancel=cancel, progress=progress)
+
+
 def analyse_emotion(audio, feats, alignment: Alignment, fps: float, n_frames: int, *,
                     portrait_rgb: np.ndarray | None = None, portrait_box=None, progress=None, cancel=None,
-                    settings: FusionSettings | None = None) -> EmotionTrack:
-    """The per-frame EmotionTrack of a narration (pipeline entry point)."""
+                    settings: FusionSettings | None = None, ser=None) -> EmotionTrack:
+    """The per-frame EmotionTrack of a narration (pipeline entry point).
+
+    ``ser``: a callable returning what ``ser_windows`` returns for this
+    narration, already under way (the pipeline runs it beside the
+    alignment, which it does not need); None computes it here.
+    """
     s = settings or FusionSettings()
     T = int(n_frames)
     t = (np.arange(T) + 0.5) / fps
     kw: dict = {}
     sources: dict[str, float] = {}
     if s.use_ser or s.use_prosody:
-        from core.emotion.ser import load_model, predict_windows
-
-        model = load_model()   # shipped with the app: missing or damaged is an error naming the file
+        model, win = ser() if ser is not None else ser_windows(audio, feats, cancel=cancel, progress=progress)
         if model is not None:
-            mask = None
-            if feats is not None and getattr(feats, "voiced", None) is not None:
-                mask = np.asarray(feats.voiced, bool)
-            win = predict_windows(audio.samples, audio.sample_rate, model=model, speech_mask=mask,
-                                  cancel=cancel, progress=progress)
             conf = _interp(win.times, win.confidence, t)
             if s.use_ser:
                 kw.update(ser_probs=_interp(win.times, ser_to_emotions(win.probs, model.classes), t),
