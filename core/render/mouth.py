@@ -51,6 +51,7 @@ class MouthLook:
     rest_gap: float       # portrait's own inner-lip gap in pixels (median)
     bite: float = 1.0     # how far down the opening the portrait's upper teeth reach (0..1)
     shows_teeth: bool = False   # the portrait's own opening shows teeth (taken as their colour)
+    grey: bool = False          # a black-and-white portrait: the painted inside stays grey too
 
 
 def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> MouthLook:
@@ -69,7 +70,11 @@ def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> Mout
     lum = float(np.clip(np.mean(skin_rgb) / 170.0, 0.3, 1.35))
     xs = np.linspace(pts[78, 0], pts[308, 0], 24)
     gap = float(np.median(_lip_curve(pts, LOWER_INNER, xs) - _lip_curve(pts, UPPER_INNER, xs)))
+    grey = image.ndim == 2 or np.ptp(image[..., :3].reshape(-1, 3)[::97].astype(int), axis=1).max() < 8
     teeth = np.array([222, 214, 200], np.float32) * min(lum, 1.1)
+    if grey:   # a black-and-white photo: ivory teeth would be the only colour in it
+        teeth = np.full(3, teeth.mean(), np.float32)
+    lit = float(teeth.mean())
     shows_teeth = False
     if gap > 2:
         m = _poly_mask(smooth_contour(pts[L.LIPS_INNER, :2]), 0, 0, w, h) > 0.9
@@ -80,12 +85,15 @@ def mouth_look(image: np.ndarray, pts: np.ndarray, skin_rgb: np.ndarray) -> Mout
             cand = np.median(sel, axis=0)
             # use the portrait's teeth only if they are light and not lip-coloured
             if cand.mean() > 0.95 * np.mean(skin_rgb) and (cand.max() - cand.min()) < 50:
-                teeth, shows_teeth = cand, True
-    if image.ndim == 3 and np.ptp(image[..., :3].reshape(-1, 3)[::97].astype(int), axis=1).max() < 8:
-        pass  # black and white: colours are grey already
+                # teeth seen in a slightly parted mouth lie in the lips' shadow: opened,
+                # they catch the light, so keep their tint but lift them to 90 % of lit teeth
+                # (lp_s1's shadowed teeth drew a grey, denture-like row)
+                teeth = np.clip(cand * max(1.0, 0.9 * lit / max(float(cand.mean()), 1.0)), 0, 255)
+                shows_teeth = True
     _ = cv2
     bite = _bite_fraction(image, pts, xs) if gap > 2 else 1.0
-    return MouthLook(lip=lip, teeth=teeth, lum=lum, rest_gap=gap, bite=bite, shows_teeth=shows_teeth)
+    return MouthLook(lip=lip, teeth=teeth, lum=lum, rest_gap=gap, bite=bite, shows_teeth=shows_teeth,
+                     grey=bool(grey))
 
 
 def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: float,
@@ -152,12 +160,12 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     img = cavity[None, None, :] * shade[..., None]
 
     # tongue: a rounded mound rising from the lower lip, higher when shown
-    t_top = bot - gap * (0.36 + 0.45 * tongue)   # the resting tongue shows above the lower teeth when wide open
+    t_top = bot - gap * (0.48 + 0.4 * tongue)   # the resting tongue shows above the lower teeth when wide open
     t_w = 0.75 - 0.15 * tongue
     t_edge = t_top + (bot - t_top) * np.clip(across / t_w, 0, 1) ** 2
     t_mask = np.clip((ys - t_edge) / np.maximum(gap * 0.08, 0.8), 0, 1) * (across < t_w)
-    tongue_rgb = look.lip * 0.55 + np.array([40, 18, 20], np.float32) * lum
-    t_shade = 0.55 + 0.45 * np.clip((ys - t_top) / np.maximum(bot - t_top, 1), 0, 1) ** 0.5
+    tongue_rgb = look.lip * 0.7 + np.array([45, 20, 22], np.float32) * lum
+    t_shade = 0.6 + 0.4 * np.clip((ys - t_top) / np.maximum(bot - t_top, 1), 0, 1) ** 0.5
     img = img * (1 - t_mask[..., None]) + tongue_rgb * (t_shade * t_mask)[..., None] * (1 - 0.35 * across[..., None])
 
     # teeth: upper row hangs from the upper lip, lower row shows when wide open
@@ -177,7 +185,7 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     edge_drop = tooth_h * (1 - 0.12 * k) * (1 - 0.08 * (2 * u - 1) ** 4)    # rounded biting edges
     up_bottom = top + edge_drop[None, :]
     up_m = np.clip(up_bottom - ys + 0.5, 0, 1) * np.clip(1.0 - across ** 6, 0, 1)
-    sep = 1 - 0.18 * np.exp(-((u - 0.0) * (bounds[k + 1] - bounds[k])) ** 2 / 1.2)[None, :]
+    sep = 1 - 0.1 * np.exp(-((u - 0.0) * (bounds[k + 1] - bounds[k])) ** 2 / 1.2)[None, :]
     vert = 0.78 + 0.22 * np.clip((ys - top) / max(tooth_h, 1e-3), 0, 1) ** 0.6
     t_shade = (1 - 0.55 * across ** 2) * sep * vert
     teeth = look.teeth[None, None] * t_shade[..., None]
@@ -188,13 +196,15 @@ def paint_mouth(frame: np.ndarray, dst: np.ndarray, src: np.ndarray, scale: floa
     # (the lower incisors are narrower and the lip hides the side teeth: the row
     # fades out towards the corners, with the gaps between teeth drawn deeper)
     lo_m = np.clip(ys - (bot - low_h) + 0.5, 0, 1) * (low_h > 0.8) * np.clip(1 - (across / 0.7) ** 4, 0, 1)
-    lo_vert = 0.95 - 0.3 * np.clip((ys - (bot - low_h)) / np.maximum(low_h, 1e-3), 0, 1)   # lit edge, lip shadow below
-    lo_sep = 1 - 0.3 * np.exp(-(u * (bounds[k + 1] - bounds[k]) * 1.25) ** 2 / 1.2)[None, :]
-    lo_teeth = look.teeth[None, None] * ((1 - 0.7 * across ** 2) * lo_sep * lo_vert * 0.85)[..., None]
+    lo_vert = 1.0 - 0.22 * np.clip((ys - (bot - low_h)) / np.maximum(low_h, 1e-3), 0, 1)   # lit edge, lip shadow below
+    lo_sep = 1 - 0.14 * np.exp(-(u * (bounds[k + 1] - bounds[k]) * 1.25) ** 2 / 1.2)[None, :]
+    lo_teeth = look.teeth[None, None] * ((1 - 0.6 * across ** 2) * lo_sep * lo_vert * 0.92)[..., None]
     img = img * (1 - lo_m[..., None]) + lo_teeth * lo_m[..., None]
 
     if rest_image is not None and look.rest_gap > 0.02 * scale:
         img = _reuse_rest_mouth(img, rest_image, dst, src, xs, ys, look.bite)
+    if look.grey:
+        img = np.repeat(img.mean(-1, keepdims=True), 3, axis=-1)
     # the lips cast a thin shadow on the inside
     rim = np.clip(np.minimum(ys - top, bot - ys) / 1.5, 0, 1)
     img = img * (0.7 + 0.3 * rim[..., None])
