@@ -37,6 +37,9 @@ class MeshWarp:
         area = (t[:, 1, 0] - t[:, 0, 0]) * (t[:, 2, 1] - t[:, 0, 1]) - (t[:, 1, 1] - t[:, 0, 1]) * (t[:, 2, 0] - t[:, 0, 0])
         simp[area < 0] = simp[area < 0][:, [0, 2, 1]]
         self.simplices = simp
+        self._rest_tri = self.rest[simp]                     # (T, 3, 2) rest corners
+        self._rest_x = np.ascontiguousarray(self._rest_tri[..., 0])
+        self._rest_y = np.ascontiguousarray(self._rest_tri[..., 1])
         self.size, self.grid = size, grid
         self.k = grid / size  # pixel -> grid units
         lin = (np.arange(grid, dtype=np.float64) + 0.5) / self.k - 0.5
@@ -60,7 +63,7 @@ class MeshWarp:
         area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
         # only triangles that actually moved need rasterising; flipped or
         # collapsed ones are left to their neighbours
-        delta = np.abs(tri_dst - self.rest[self.simplices]).max(axis=(1, 2))
+        delta = np.abs(tri_dst - self._rest_tri).max(axis=(1, 2))
         moving = delta > 0.05
         todo = np.flatnonzero(moving & (area > 1e-6))
         if len(todo) == 0:
@@ -83,22 +86,29 @@ class MeshWarp:
         flat = ids.ravel()
         hit = np.flatnonzero(flat >= 0)
         if len(hit):
+            # x and y kept in separate (planar) arrays: the same arithmetic, element by
+            # element, as on (n, 2) arrays, whose last axis of 2 made every product a
+            # slow broadcast (this block took half the field's time)
             t = flat[hit]
-            q = self.query[hit]
-            a, b, c = tri_dst[t, 0], tri_dst[t, 1], tri_dst[t, 2]
-            v0, v1, v2 = b - a, c - a, q - a
-            den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+            tx, ty = tri_dst[:, :, 0][t], tri_dst[:, :, 1][t]        # (hits, 3) corners
+            ax, ay = tx[:, 0], ty[:, 0]
+            v0x, v0y = tx[:, 1] - ax, ty[:, 1] - ay
+            v1x, v1y = tx[:, 2] - ax, ty[:, 2] - ay
+            v2x, v2y = self.query[:, 0][hit] - ax, self.query[:, 1][hit] - ay
+            den = v0x * v1y - v1x * v0y
             den = np.where(np.abs(den) < 1e-12, 1e-12, den)
-            l1 = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
-            l2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
+            l1 = (v2x * v1y - v1x * v2y) / den
+            l2 = (v0x * v2y - v2x * v0y) / den
             # rasterised cells can fall just outside a thin triangle: clamp the
             # barycentric weights so they never extrapolate to a far source
             l0 = np.clip(1 - l1 - l2, 0, 1)
             l1, l2 = np.clip(l1, 0, 1), np.clip(l2, 0, 1)
             tot = np.maximum(l0 + l1 + l2, 1e-9)
             l1, l2 = l1 / tot, l2 / tot
-            src = self.rest[self.simplices[t]]
-            out[hit] = src[:, 0] * (1 - l1 - l2)[:, None] + src[:, 1] * l1[:, None] + src[:, 2] * l2[:, None]
+            l0 = 1 - l1 - l2
+            sx, sy = self._rest_x[t], self._rest_y[t]                # (hits, 3) rest corners
+            out[hit, 0] = sx[:, 0] * l0 + sx[:, 1] * l1 + sx[:, 2] * l2
+            out[hit, 1] = sy[:, 0] * l0 + sy[:, 1] * l1 + sy[:, 2] * l2
         hole = ids == -2
         if hole.any():
             # copy the source position of the nearest properly covered point
