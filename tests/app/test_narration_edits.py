@@ -193,8 +193,8 @@ def test_a_script_that_does_not_fit_the_new_narration_is_set_aside_with_the_hear
     assert s.project.script == script
     qtbot.waitUntil(win.settled, timeout=120000)
     al = s.analysis.tracks.alignment
-    if al.source != "asr":
-        pytest.skip(f"speech to text gave no words here ({al.warnings})")
+    # speech to text ships with the app: 4 s of clear narration must give words
+    assert al.source == "asr", al.warnings
     assert media.script_note.isVisible() and "not used" in media.script_note.text()
     assert media.btn_recognised.isVisible()
     media.btn_recognised.click()
