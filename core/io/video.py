@@ -85,7 +85,8 @@ class Mp4Writer:
             raise ValueError(f"frame {frame.shape} {frame.dtype} != ({self.height}, {self.width}, 3) uint8")
         assert self._proc is not None and self._proc.stdin is not None
         try:
-            self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+            # the array's own buffer (no bytes copy of every frame)
+            self._proc.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
         except BrokenPipeError:
             self._proc.wait()
             raise self._failure("ffmpeg stopped") from None

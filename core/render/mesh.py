@@ -604,7 +604,9 @@ class MeshRenderer:
                     if cancel is not None:
                         cancel.check()
                     pending.append(pool.submit(self.render_frame, motion.weights[i], motion.head[i], motion.gaze[i]))
-                    if len(pending) < threads:
+                    # one frame more in flight than threads: while the caller handles the
+                    # frame it was given (the encoder's pipe), every thread still has one
+                    if len(pending) <= threads:
                         continue
                     yield pending.popleft().result()
                     done += 1
