@@ -159,6 +159,11 @@ class AnalysisProcess(HelperProcess):
     # not a daemon: core may start processes of its own (the aligner does); shutdown() stops it,
     # and it stops by itself when the studio's end of the pipe closes
     daemon = False
+    # After an analysis the helper holds its models (face mesh, identity, speech recogniser,
+    # speech-emotion encoder): 650 MB on the sample, while the user only edits curves, which
+    # need no analysis. Stopped after this long idle, the studio stays under 1 GB; the next
+    # analysis (new media) starts a fresh helper, paying its imports and model loads again.
+    idle_release_s: float | None = 20.0
 
     def __init__(self) -> None:
         super().__init__(_child_main)
@@ -166,46 +171,54 @@ class AnalysisProcess(HelperProcess):
 
     def call(self, name: str, *args: Any, progress, cancel, **kw: Any):
         """Run JOBS[name] in the helper; progress is forwarded, cancel is honoured."""
+        with self.lock:
+            self.job_begun()
+            try:
+                return self._call_locked(name, args, kw, progress, cancel)
+            finally:
+                self.job_ended()
+
+    def _call_locked(self, name: str, args: tuple, kw: dict, progress, cancel):
+        """One exchange with the helper (``lock`` held): send the job, relay until its answer."""
         from core.errors import Cancelled, UserInputError
 
-        with self.lock:
-            cancel.check()
-            self._ensure()
-            jid = next(self._ids)
-            conn, proc = self._conn, self._proc
-            conn.send(("run", jid, name, args, kw, _env()))
-            asked = False
-            while True:
-                if cancel.cancelled and not asked:
-                    conn.send(("cancel", jid))
-                    asked = True
-                try:
-                    ready = conn.poll(0.05)
-                    msg = conn.recv() if ready else None
-                except (EOFError, OSError):
-                    msg, ready = None, True
-                if ready and msg is None or (not ready and not proc.is_alive()):
-                    code = proc.exitcode if not proc.is_alive() else None
-                    self._drop()
-                    raise HelperDied(f"the analysis process stopped unexpectedly (exit code {code}).")
-                if msg is None or msg[1] != jid:
-                    continue
-                kind = msg[0]
-                if kind == "progress":
-                    progress(msg[2], msg[3], msg[4])
-                elif kind == "done":
-                    return msg[2]
-                elif kind == "cancelled":
-                    raise Cancelled()
-                elif kind == "user_error":
-                    import core.errors as ce
+        cancel.check()
+        self._ensure()
+        jid = next(self._ids)
+        conn, proc = self._conn, self._proc
+        conn.send(("run", jid, name, args, kw, _env()))
+        asked = False
+        while True:
+            if cancel.cancelled and not asked:
+                conn.send(("cancel", jid))
+                asked = True
+            try:
+                ready = conn.poll(0.05)
+                msg = conn.recv() if ready else None
+            except (EOFError, OSError):
+                msg, ready = None, True
+            if ready and msg is None or (not ready and not proc.is_alive()):
+                code = proc.exitcode if not proc.is_alive() else None
+                self._drop()
+                raise HelperDied(f"the analysis process stopped unexpectedly (exit code {code}).")
+            if msg is None or msg[1] != jid:
+                continue
+            kind = msg[0]
+            if kind == "progress":
+                progress(msg[2], msg[3], msg[4])
+            elif kind == "done":
+                return msg[2]
+            elif kind == "cancelled":
+                raise Cancelled()
+            elif kind == "user_error":
+                import core.errors as ce
 
-                    cls = getattr(ce, msg[2], UserInputError)
-                    cls = cls if isinstance(cls, type) and issubclass(cls, UserInputError) else UserInputError
-                    raise cls(msg[3], msg[4], msg[5])
-                elif kind == "failed":
-                    log.error("analysis process: %s\n%s", msg[2], msg[3])
-                    raise HelperFailed(msg[2])
+                cls = getattr(ce, msg[2], UserInputError)
+                cls = cls if isinstance(cls, type) and issubclass(cls, UserInputError) else UserInputError
+                raise cls(msg[3], msg[4], msg[5])
+            elif kind == "failed":
+                log.error("analysis process: %s\n%s", msg[2], msg[3])
+                raise HelperFailed(msg[2])
 
 
 def helper() -> AnalysisProcess:

@@ -21,6 +21,9 @@ class HelperProcess:
 
     name = "synchrorama-helper"
     daemon = True
+    # seconds without a job after which the helper is stopped and its memory returned
+    # (None: kept for the studio's lifetime); the next job starts a fresh one
+    idle_release_s: float | None = None
 
     @classmethod
     def shared(cls):
@@ -42,6 +45,9 @@ class HelperProcess:
         self._proc = None
         self._conn = None
         self.started = 0          # how many helpers were started (a dead one is replaced)
+        self.released = 0         # how many were stopped for being idle
+        self._jobs = 0            # jobs begun: a release timer only acts if none began since
+        self._timer: threading.Timer | None = None
 
     @property
     def pid(self) -> int | None:
@@ -73,6 +79,46 @@ class HelperProcess:
 
         threading.Thread(target=start, daemon=True, name=f"{self.name}-start").start()
 
+    def job_begun(self) -> None:
+        """Call with ``lock`` held when a job starts: an idle release scheduled before it is void."""
+        self._jobs += 1
+
+    def job_ended(self) -> None:
+        """Call when a job has ended (with or without ``lock``): schedule the idle release."""
+        if self.idle_release_s is None:
+            return
+        seen = self._jobs
+        timer = threading.Timer(self.idle_release_s, self._release_if_idle, args=(seen,))
+        timer.daemon = True
+        old, self._timer = self._timer, timer
+        if old is not None:
+            old.cancel()
+        timer.start()
+
+    def _release_if_idle(self, seen: int) -> None:
+        """Stop the helper if no job began since ``seen`` (a running job holds the lock: skip)."""
+        if not self.lock.acquire(blocking=False):
+            return
+        try:
+            if self._jobs != seen or self._proc is None:
+                return
+            self._stop_locked(3.0)
+            self.released += 1
+        finally:
+            self.lock.release()
+
+    def _stop_locked(self, timeout: float) -> None:
+        proc, conn = self._proc, self._conn
+        try:
+            conn.send(("quit",))
+        except (OSError, ValueError):
+            pass
+        proc.join(timeout)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1)
+        self._proc, self._conn = None, None
+
     def _drop(self) -> None:
         if self._proc is not None and self._proc.is_alive():
             self._proc.kill()
@@ -80,20 +126,13 @@ class HelperProcess:
 
     def shutdown(self, timeout: float = 3.0) -> None:
         """Ask the helper to stop; kill it if it does not (a job still running is cut off)."""
+        if self._timer is not None:
+            self._timer.cancel()
         got = self.lock.acquire(timeout=timeout)
         try:
-            proc, conn = self._proc, self._conn
-            if proc is None:
+            if self._proc is None:
                 return
-            try:
-                conn.send(("quit",))
-            except (OSError, ValueError):
-                pass
-            proc.join(timeout if got else 0.1)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(1)
-            self._proc, self._conn = None, None
+            self._stop_locked(timeout if got else 0.1)
         finally:
             if got:
                 self.lock.release()

@@ -32,6 +32,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("detail", "bench.detail"),
     ("diffusion", "bench.diffusion"),
     ("peers", "bench.peers"),
+    ("studio_memory", "bench.studio_memory"),
 ]
 DOCS = REPO / "docs" / "benchmarks.md"
 OUT = REPO / "out" / "bench"
