@@ -56,13 +56,15 @@ def test_hidden_iris_is_filled_from_its_visible_rings_not_the_lid():
 
 def _bright_in_lower_third(r: MeshRenderer, w: np.ndarray) -> float:
     still, zero = np.zeros(6, np.float32), np.zeros(2, np.float32)
-    img = r.render_crop(w, still, zero).astype(np.float32).mean(-1)
+    rgb = r.render_crop(w, still, zero).astype(np.float32)
     pts = r.moved_landmarks(w, still, zero)
     xs = np.linspace(pts[78, 0] + 4, pts[308, 0] - 4, 30)
     top = _lip_curve(pts, UPPER_INNER, xs)
     bot = _lip_curve(pts, LOWER_INNER, xs)
     rows = bot[None, :] - (bot - top)[None, :] * np.linspace(0.08, 0.3, 5)[:, None]
-    return float((img[np.round(rows).astype(int), np.round(xs).astype(int)[None, :]] > 120).mean())
+    px = rgb[np.round(rows).astype(int), np.round(xs).astype(int)[None, :]]
+    # teeth: bright and nearly white (the resting tongue behind them is bright but red)
+    return float(((px.mean(-1) > 120) & (px[..., 0] - px[..., 2] < 45)).mean())
 
 
 def test_rounded_lips_cover_the_lower_teeth(renderer):
