@@ -360,14 +360,18 @@ def _issue19_summary(figures: dict) -> list[str]:
            "ratios below are the comparable ones).", "",
            md_table(["figure", "target", "issue's start", "this run"], rows), ""]
     if AB_FILE.exists():
-        ab = json.loads(AB_FILE.read_text(encoding="utf-8"))
-        out += [f"A/B against the code before issue 19 (commit `{ab['base']}`), measured {ab['date']} on "
-                f"{ab['machine']} at load {ab['load']}: whole processes in alternating pairs (A B A B ...), "
-                "medians of the per-pair ratios (new / old; below 1 is faster):", "",
-                md_table(["workload", "pairs", "wall", "CPU", "other"],
-                         [[r["workload"], r["pairs"], r["wall"], r["cpu"], r.get("other", "")] for r in ab["rows"]]),
-                ""]
-        out += [f"- {n}" for n in ab.get("notes", [])] + [""]
+        data = json.loads(AB_FILE.read_text(encoding="utf-8"))
+        # one block per session of work, newest first ({"blocks": [...]}; a lone block is the old form)
+        for ab in data.get("blocks", [data]):
+            out += [f"A/B {ab.get('what', 'against the code before issue 19')} (commit `{ab['base']}`), "
+                    f"measured {ab['date']} on {ab['machine']} at load {ab['load']}: whole processes in "
+                    "alternating pairs (A B A B ...), medians of the per-pair ratios (new / old; below 1 "
+                    "is faster):", "",
+                    md_table(["workload", "pairs", "wall", "CPU", "other"],
+                             [[r["workload"], r["pairs"], r["wall"], r["cpu"], r.get("other", "")]
+                              for r in ab["rows"]]),
+                    ""]
+            out += [f"- {n}" for n in ab.get("notes", [])] + [""]
     return out
 
 
