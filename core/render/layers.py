@@ -134,9 +134,9 @@ class DetailLayer:
 
     def displacement(self, field: np.ndarray) -> np.ndarray:
         """(g, g, 2) displacement in output pixels of a coarse field of work-size positions."""
-        g = field.shape[0]
-        lin = (np.arange(g, dtype=np.float32) + 0.5) * self.n / g - 0.5
-        return ((field - np.stack(np.meshgrid(lin, lin), -1)) * self.scale).astype(np.float32)
+        from core.render.warp import _grid_centres   # the coarse cells' centres, computed once
+
+        return ((field - _grid_centres(field.shape[0], self.n)) * self.scale).astype(np.float32)
 
     def maps(self, disp: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Remap maps for the output box (x0, y0, x1, y1): the displacement upsampled
