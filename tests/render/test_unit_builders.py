@@ -29,3 +29,16 @@ def test_each_builder_moves_the_face_and_the_learned_rows_stay_zero():
     # the blink is the two winks together
     u = {n: i for i, n in enumerate(UNIT_NAMES)}
     assert np.allclose(fields[u["eye_blink"]], fields[u["wink_right"]] + fields[u["wink_left"]], atol=1e-6)
+
+
+def test_the_jaw_top_is_widened_and_consonant_openings_are_not():
+    """Open vowels reach real talkers' 95th-percentile openings (0.16 -> 0.22 eye widths at weight 1);
+    openings of 0.1-0.4 move by at most 6 %, so the mouth does not sit wider between syllables."""
+    from core.render.mesh_units import jaw_response
+
+    w = np.linspace(0, 1, 101)
+    r = jaw_response(w)
+    assert r[0] == 0 and np.all(np.diff(r) > 0)
+    assert abs(r[-1] - 1.4) < 1e-6
+    low = (w >= 0.1) & (w <= 0.4)
+    assert np.all(r[low] / w[low] <= 1.065)
