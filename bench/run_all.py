@@ -31,8 +31,8 @@ SECTIONS: list[tuple[str, str]] = [
     ("emotion_presets", "bench.emotion_presets"),
     ("detail", "bench.detail"),
     ("diffusion", "bench.diffusion"),
-    ("peers", "bench.peers"),
     ("studio_memory", "bench.studio_memory"),
+    ("peers", "bench.peers"),
 ]
 DOCS = REPO / "docs" / "benchmarks.md"
 OUT = REPO / "out" / "bench"

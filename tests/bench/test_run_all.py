@@ -109,7 +109,7 @@ def test_unknown_section_is_refused(fakes, capsys):
 def test_real_sections_are_registered_in_page_order():
     names = [n for n, _ in run_all.SECTIONS]
     assert names[:3] == ["speed", "memory", "selfreenact"] and names[-1] == "peers"
-    assert {"a2m_clips", "emotion_presets", "diffusion"} <= set(names)
+    assert {"a2m_clips", "emotion_presets", "diffusion", "studio_memory"} <= set(names)
 
 
 def test_measured_child_reports_its_peak_memory(tmp_path):
