@@ -153,3 +153,28 @@ def test_smoke_fails_on_a_warning_only_in_the_core_log(tmp_path):
     res = _smoke(tmp_path, [SAMPLE_NOTE], record="2026-12-02 10:00:01,123 WARNING core.emotion.ser: degraded")
     assert res.returncode == 1, res.stdout + res.stderr
     assert "unexpected warning: degraded" in res.stderr
+
+
+def test_the_deb_depends_on_every_x_library_qt_needs_to_open_a_window():
+    """Qt's xcb platform plugin links a dozen X libraries; one missing on the user's machine and the
+    studio aborts at start ("Could not load the Qt platform plugin "xcb""), as it did here without
+    libxcb-icccm4 and libxcb-keysyms1. Each one the plugin links must be a dependency of the .deb
+    (Debian names: libxcb-render-util.so.0 -> libxcb-render-util0, libxkbcommon-x11.so.0 ->
+    libxkbcommon-x11-0)."""
+    import re
+    import shutil
+
+    if not sys.platform.startswith("linux") or shutil.which("ldd") is None:
+        pytest.skip("the .deb and ldd are Linux things")
+    import PySide6
+
+    qpa = next((Path(PySide6.__file__).parent / "Qt" / "lib").glob("libQt6XcbQpa.so*"), None)
+    if qpa is None:
+        pytest.skip("this PySide6 has no xcb platform library")
+    linked = set(re.findall(r"^\s*(lib(?:xcb|X11-xcb|xkbcommon)[\w-]*)\.so\.(\d+)",
+                            subprocess.run(["ldd", str(qpa)], capture_output=True, text=True).stdout, re.M))
+    assert len(linked) >= 10, linked
+    build = (REPO / "installer" / "linux" / "build.sh").read_text()
+    depends = {d.strip() for d in re.search(r"^Depends: (.*)$", build, re.M).group(1).split(",")}
+    wanted = {(name + ("-" if name[-1].isdigit() else "") + ver).lower() for name, ver in linked}
+    assert wanted <= depends, sorted(wanted - depends)

@@ -38,7 +38,7 @@ Version: ${VERSION}
 Architecture: ${ARCH}
 Maintainer: SynchroRaMa Studio developers <dev@synchrorama.invalid>
 Installed-Size: ${SIZE_KB}
-Depends: libc6, libgl1, libegl1, libxkbcommon-x11-0, libxcb-cursor0, libfontconfig1, libdbus-1-3
+Depends: libc6, libgl1, libegl1, libfontconfig1, libdbus-1-3, libxkbcommon0, libxkbcommon-x11-0, libx11-xcb1, libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, libxcb-randr0, libxcb-render0, libxcb-render-util0, libxcb-shape0, libxcb-shm0, libxcb-sync1, libxcb-util1, libxcb-xfixes0, libxcb-xkb1
 Recommends: libportaudio2
 Section: video
 Priority: optional
