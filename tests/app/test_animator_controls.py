@@ -171,6 +171,14 @@ def test_screenshot_takes_the_size_of_a_small_screen(tmp_path):
 
     if shutil.which("xvfb-run") is None:
         pytest.skip("xvfb-run is not installed")
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if shutil.which("ldd") and plugin.exists():
+        missing = sorted({ln.split()[0] for ln in subprocess.run(["ldd", str(plugin)], capture_output=True,
+                                                                   text=True).stdout.splitlines() if "not found" in ln})
+        if missing:   # the .deb brings them (tests/test_installer_smoke.py checks its Depends)
+            pytest.skip(f"this machine lacks X libraries Qt's xcb plugin needs: {', '.join(missing)}")
     png = tmp_path / "small.png"
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     res = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1024x640x24", sys.executable, "-m", "app.main",
