@@ -9,6 +9,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _stderr_lines(code: str) -> list[str]:
+    """The non-blank lines a fresh interpreter running ``code`` writes to its stderr."""
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return [ln for ln in res.stderr.splitlines() if ln.strip()]
+
+
 def test_face_detection_prints_nothing_native_and_keeps_our_own_lines():
     code = (
         "import sys\n"
@@ -17,9 +24,7 @@ def test_face_detection_prints_nothing_native_and_keeps_our_own_lines():
         "load_rig('resources/sample/portrait.png')\n"
         "print('ours after', file=sys.stderr, flush=True)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    lines = _stderr_lines(code)
     assert lines == ["ours before", "ours after"], lines   # was 9-10 lines of absl/TFLite logging
 
 
@@ -38,7 +43,5 @@ def test_graph_threads_that_log_after_the_constructor_returns_stay_silenced():
         "    s._graph.wait_until_idle()\n"
         "print('ours after', file=sys.stderr, flush=True)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    lines = _stderr_lines(code)
     assert lines == ["ours before", "ours after"], lines
