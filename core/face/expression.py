@@ -140,6 +140,13 @@ _lock = threading.Lock()
 _model: MiniXception | None = None
 
 
+def release_models() -> None:
+    """Drop the classifier's weights (read again on next use)."""
+    global _model
+    with _lock:
+        _model = None
+
+
 def _network() -> MiniXception:
     global _model
     with _lock:

@@ -54,6 +54,13 @@ def _dlib_models():
         return _models
 
 
+def release_models() -> None:
+    """Drop the dlib models (read again on next use; an embedder already made keeps its own)."""
+    global _models
+    with _lock:
+        _models = None
+
+
 class FaceEmbedder:
     """``embed(rgb, box=None) -> (128,)``; box (x0, y0, x1, y1) narrows the search to one face."""
 

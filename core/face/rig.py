@@ -80,6 +80,15 @@ def _face_mesh(max_faces: int):
         return _mesh_cache[max_faces]
 
 
+def release_models() -> None:
+    """Close the face mesh and detector graphs (the next use builds them again)."""
+    with _mesh_lock:
+        for held in _mesh_cache.values():
+            for graph in held if isinstance(held, tuple) else (held,):
+                graph.close()
+        _mesh_cache.clear()
+
+
 def detect_landmarks(rgb: np.ndarray, max_faces: int = 1) -> list[np.ndarray]:
     """Run the face mesh; return a list of (478, 3) arrays in pixels."""
     h, w = rgb.shape[:2]

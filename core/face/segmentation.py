@@ -28,6 +28,14 @@ def _segmenter():
         return _model[0]
 
 
+def release_models() -> None:
+    """Close the person-segmentation graph (the next use builds it again)."""
+    with _lock:
+        for graph in _model:
+            graph.close()
+        _model.clear()
+
+
 def person_mask(rgb: np.ndarray) -> np.ndarray:
     """Soft person probability (H, W) float32 in [0, 1] for an RGB uint8 image."""
     seg = _segmenter()

@@ -125,6 +125,13 @@ class _MiniLM:
         return out.numpy().astype(np.float32)
 
 
+def release_models() -> None:
+    """Drop the sentence encoder (loaded again on next use)."""
+    global _model
+    with _lock:
+        _model = None
+
+
 def _get_model() -> _MiniLM:
     global _model
     with _lock:

@@ -83,6 +83,13 @@ def _whisper():
         return _MODEL
 
 
+def release_models() -> None:
+    """Drop the speech recogniser (loaded again on next use)."""
+    global _MODEL
+    with _MODEL_LOCK:
+        _MODEL = None
+
+
 def recognise(samples: np.ndarray, sr: int, *, progress: Progress = no_progress,
               cancel: CancelToken | None = None) -> tuple[list[AsrWord], list[str]]:
     """Words with times from Whisper, in chunks cut at quiet moments.
