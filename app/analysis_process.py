@@ -166,10 +166,10 @@ class AnalysisProcess(HelperProcess):
     # not a daemon: core may start processes of its own (the aligner does); shutdown() stops it,
     # and it stops by itself when the studio's end of the pipe closes
     daemon = False
-    # After an analysis the helper holds its models (face mesh, identity, speech recogniser,
-    # speech-emotion encoder): 650 MB on the sample, while the user only edits curves, which
-    # need no analysis. Stopped after this long idle, the studio stays under 1 GB; the next
-    # analysis (new media) starts a fresh helper, paying its imports and model loads again.
+    # The helper lets its models go after each analysis (_child_main), but its libraries stay
+    # loaded: 300-400 MB on the sample, while the user only edits curves, which need no
+    # analysis. Stopped after this long idle; the next analysis (new media) starts a fresh
+    # helper, paying its imports and model loads again (a few seconds).
     idle_release_s: float | None = 20.0
 
     def __init__(self) -> None:
