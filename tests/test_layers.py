@@ -46,7 +46,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("core.units", "core.tracks", "core.models", "core.cache", "core.edits"),
     ("core.face", "core.speech"),
     ("core.emotion", "core.scene"),
-    ("core.motion", "core.mouth_keys"),
+    ("core.motion", "core.mouth_keys", "core.model_cache"),   # model_cache asks face, speech, emotion, scene
     ("core.render",),
     ("core.pipeline",),
     ("core.project", "core.eval"),
