@@ -45,6 +45,7 @@ class MeshWarp:
         lin = (np.arange(grid, dtype=np.float64) + 0.5) / self.k - 0.5
         gx, gy = np.meshgrid(lin, lin)
         self.query = np.stack([gx.ravel(), gy.ravel()], 1)
+        self._query_x, self._query_y = gx.ravel().copy(), gy.ravel().copy()   # planar, for the per-frame step
         self.identity = self.query.reshape(grid, grid, 2).astype(np.float32)
         self.lin = lin
 
@@ -94,7 +95,7 @@ class MeshWarp:
             ax, ay = tx[:, 0], ty[:, 0]
             v0x, v0y = tx[:, 1] - ax, ty[:, 1] - ay
             v1x, v1y = tx[:, 2] - ax, ty[:, 2] - ay
-            v2x, v2y = self.query[:, 0][hit] - ax, self.query[:, 1][hit] - ay
+            v2x, v2y = self._query_x[hit] - ax, self._query_y[hit] - ay
             den = v0x * v1y - v1x * v0y
             den = np.where(np.abs(den) < 1e-12, 1e-12, den)
             l1 = (v2x * v1y - v1x * v2y) / den
