@@ -124,8 +124,9 @@ class ExpressionAppearance:
             for u, a in amp.items():
                 if u in UNIT_NAMES:
                     self.proj[k, UNIT_NAMES.index(u)] = a / norm
-        self.onset = np.array([rm.onsets.get(c, -1.0) for c in self.names], np.float32)
-        self._ramped = self.onset >= 0   # creases (learned maps have none: they may go negative)
+        onset = np.array([rm.onsets.get(c, -1.0) for c in self.names], np.float32)
+        self._ramped = np.flatnonzero(onset >= 0)   # creases (learned maps have none: they may go negative)
+        self._onset = onset[self._ramped]
         self.size = size
         self._gain_img = np.ones((size, size), np.float32)
 
@@ -139,9 +140,8 @@ class ExpressionAppearance:
         """Per-map strength (-1..MAX_DRIVER) for one frame's unit weights (negative: undone)."""
         w = np.asarray(weights, np.float32)[: self.proj.shape[1]]
         d = self.proj[:, : len(w)] @ w
-        if self._ramped.any():   # creases: nothing below the onset, full at a driver of 1
-            o = self.onset[self._ramped]
-            d[self._ramped] = np.clip((d[self._ramped] - o) / (1.0 - o), 0.0, None)
+        # creases: nothing below the onset, full at a driver of 1
+        d[self._ramped] = np.clip((d[self._ramped] - self._onset) / (1.0 - self._onset), 0.0, None)
         return np.clip(d, -1.0, MAX_DRIVER)
 
     def log_ratio(self, weights: np.ndarray) -> np.ndarray | None:
