@@ -413,5 +413,6 @@ class BackgroundSER:
         return self._value
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Give up at the next window (a no-op once finished) and wait for the thread."""
         self._stop.cancel()
         self._thread.join(timeout)

@@ -165,12 +165,12 @@ def test_the_deb_depends_on_every_x_library_qt_needs_to_open_a_window():
     import shutil
 
     if not sys.platform.startswith("linux") or shutil.which("ldd") is None:
-        pytest.skip("the .deb and ldd are Linux things")
+        pytest.skip("the .deb is a Linux package: its X-library dependencies are checked on Linux, with ldd")
     import PySide6
 
     qpa = next((Path(PySide6.__file__).parent / "Qt" / "lib").glob("libQt6XcbQpa.so*"), None)
     if qpa is None:
-        pytest.skip("this PySide6 has no xcb platform library")
+        pytest.skip("this PySide6 build has no xcb platform library, so there is nothing the .deb must bring for it")
     linked = set(re.findall(r"^\s*(lib(?:xcb|X11-xcb|xkbcommon)[\w-]*)\.so\.(\d+)",
                             subprocess.run(["ldd", str(qpa)], capture_output=True, text=True).stdout, re.M))
     assert len(linked) >= 10, linked
