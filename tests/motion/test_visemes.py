@@ -75,3 +75,15 @@ def test_pauses_rest_the_mouth_and_reopen_before_speech():
     assert w["lip_close"][mid] > 0.95
     # the lips part before the voice comes back
     assert w["lip_close"][int(1.55 * FPS)] < 0.5 * w["lip_close"][mid]
+
+
+def test_a_breath_between_phrases_keeps_the_lips_apart():
+    """A 0.3-s silence is a breath (KatieHill's mouth opens through hers); 1.2 s is a rest."""
+    short = [Phone("AA", 0.0, 0.4, 0), Phone("SIL", 0.4, 0.7), Phone("AA", 0.7, 1.1, 1)]
+    w, _ = frames(short, 30)
+    gap = slice(int(0.45 * FPS), int(0.65 * FPS) + 1)
+    assert w["lip_close"][gap].max() < 0.5
+    assert w["jaw_open"][gap].min() > 0.2
+    long_ = [Phone("AA", 0.0, 0.4, 0), Phone("SIL", 0.4, 1.6), Phone("AA", 1.6, 2.0, 1)]
+    w, _ = frames(long_, 50)
+    assert w["lip_close"][int(0.9 * FPS)] > 0.95
