@@ -97,11 +97,11 @@ class VisemeSettings:
     spread: float = 1.0         # scales the per-unit carry-over spreads (_SPREAD)
     anticipate: float = 1.8     # the anticipatory side reaches this many times further
     loud_gain: float = 0.35     # how much loudness inside a phone modulates the jaw (docs/a2m.md)
-    # A SIL shorter than this is a breath between phrases, not a rest: the mouth
-    # stays on its way between the phones around it (lips apart). KatieHill
-    # opens her mouth to 0.30 eye widths through her 0.33-s silence after
-    # "district" and shuts it through her 0.65-s one; at 0.12 ours shut both
-    # (mouth r 0.495 -> 0.619 on that clip, docs/a2m.md).
+    # A SIL shorter than this is a gap inside the phrase, not a rest: the mouth
+    # stays on its way between the phones around it (lips apart). KatieHill's
+    # lips part 0.30 eye widths through her 0.33-s silence after "district"
+    # and shut through her 0.65-s one; at 0.12 ours shut both (mouth r
+    # 0.495 -> 0.619 on that clip, docs/a2m.md).
     sil_gap_s: float = 0.35
     pre_open_s: float = 0.2     # the mouth leaves rest this long before speech resumes
     jaw_scale: float = JAW_SCALE  # jaw targets times this (calibrated on real speakers, docs/a2m.md)

@@ -78,7 +78,7 @@ def test_pauses_rest_the_mouth_and_reopen_before_speech():
 
 
 def test_a_breath_between_phrases_keeps_the_lips_apart():
-    """A 0.3-s silence is a breath (KatieHill's mouth opens through hers); 1.2 s is a rest."""
+    """A 0.3-s silence is a gap inside the phrase (KatieHill's lips part through hers); 1.2 s is a rest."""
     short = [Phone("AA", 0.0, 0.4, 0), Phone("SIL", 0.4, 0.7), Phone("AA", 0.7, 1.1, 1)]
     w, _ = frames(short, 30)
     gap = slice(int(0.45 * FPS), int(0.65 * FPS) + 1)
