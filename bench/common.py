@@ -132,6 +132,10 @@ class Measured:
     maxrss_mb: float            # kernel peak RSS (VmHWM) of the largest process, sampled
     tree_peak_mb: float         # sampled peak of the summed RSS of the whole tree
     series: list[tuple[float, float]] = field(default_factory=list)  # (seconds, tree MB)
+    # sampled peak of the summed PSS (shared pages split among the processes that map
+    # them): what the tree costs the machine when render workers are forked from the
+    # renderer and share its arrays copy-on-write, which summed RSS counts once per process
+    tree_peak_pss_mb: float = 0.0
 
     def json_line(self) -> dict:
         """The last stdout line that parses as a JSON object (``--json`` output)."""
@@ -166,21 +170,48 @@ def tree_memory_mb(pid: int) -> tuple[float, float]:
     rusage is no good: a child that the (large) test or bench process forks
     carries the parent's high-water mark through exec.
     """
+    rss, hwm, _ = tree_memory_full_mb(pid)
+    return rss, hwm
+
+
+def _tree_pids(pid: int) -> list[int]:
     kids = _children_map()
-    rss = hwm = 0
-    todo = [pid]
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        out.append(p)
         todo += kids.get(p, [])
+    return out
+
+
+def tree_memory_full_mb(pid: int) -> tuple[float, float, float]:
+    """(summed RSS, largest VmHWM, summed PSS) over ``pid`` and its descendants (MB).
+
+    PSS comes from /proc/PID/smaps_rollup (Linux 4.14+); where it cannot be
+    read a process counts with its RSS, so the sum never hides one.
+    """
+    rss = hwm = pss = 0
+    for p in _tree_pids(pid):
+        r = 0
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     hwm = max(hwm, int(line.split()[1]))
                 elif line.startswith("VmRSS:"):
-                    rss += int(line.split()[1])
+                    r = int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        rss += r
+        share = r
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    share = int(line.split()[1])
+                    break
         except (OSError, IndexError, ValueError):
             pass
-    return rss / 1024, hwm / 1024
+        pss += share
+    return rss / 1024, hwm / 1024, pss / 1024
 
 
 def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
@@ -190,14 +221,15 @@ def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
         series: list[tuple[float, float]] = []
-        hwm = [0.0]
+        hwm, pss_peak = [0.0], [0.0]
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
-                rss, peak = tree_memory_mb(proc.pid)
+                rss, peak, pss = tree_memory_full_mb(proc.pid)
                 series.append((time.perf_counter() - t0, rss))
                 hwm[0] = max(hwm[0], peak)
+                pss_peak[0] = max(pss_peak[0], pss)
                 done.wait(interval)
 
         def kill_late() -> None:
@@ -222,7 +254,8 @@ def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
         err.seek(0)
         return Measured(rc=proc.returncode, wall=wall, stdout=out.read(), stderr=err.read(),
                         maxrss_mb=hwm[0],
-                        tree_peak_mb=max((m for _, m in series), default=0.0), series=series)
+                        tree_peak_mb=max((m for _, m in series), default=0.0), series=series,
+                        tree_peak_pss_mb=pss_peak[0])
 
 
 def cli(*args: str) -> list[str]:

@@ -73,6 +73,7 @@ def run(out_dir: Path) -> dict:
         key = "60s" if repeats == 4 else ("600s" if repeats == 40 else f"{round(r.seconds_audio)}s")
         figures[f"peak_rss_largest_process_mb_{key}"] = round(m.maxrss_mb, 1)
         figures[f"peak_rss_tree_mb_{key}"] = round(m.tree_peak_mb, 1)
+        figures[f"peak_pss_tree_mb_{key}"] = round(m.tree_peak_pss_mb, 1)
         figures[f"render_phase_rss_drift_mb_{key}"] = round(drift, 1)
         figures[f"rtf_{key}"] = round(m.wall / r.seconds_audio, 3)
         for name, mb in per_stage.items():
@@ -85,7 +86,7 @@ def run(out_dir: Path) -> dict:
         keys.append(key)
         rows.append([f"{label} ({r.seconds_audio:.1f} s, {r.summary.get('frames')} frames)",
                      round(m.wall, 1), round(m.wall / r.seconds_audio, 3), round(m.maxrss_mb),
-                     round(m.tree_peak_mb), round(min(phase)) if phase else None,
+                     round(m.tree_peak_mb), round(m.tree_peak_pss_mb), round(min(phase)) if phase else None,
                      round(max(phase)) if phase else None, round(drift, 1)])
     a, b = (figures[f"peak_rss_tree_mb_{k}"] for k in keys)
     ratio = b / a if a else float("nan")
@@ -94,12 +95,15 @@ def run(out_dir: Path) -> dict:
         "Sample portrait, work size 512, 25 fps, the sample narration repeated (and its script), "
         "`synchrorama render --no-cache` in a child process. *Largest process* is the kernel's peak "
         "RSS (VmHWM, read from /proc while it runs) of the biggest single process in the render's tree; *tree* is the summed RSS "
-        "of Python and the ffmpeg encoder sampled every 0.25 s; the last three columns are that sum "
+        "of Python, its forked render workers and the ffmpeg encoder sampled every 0.25 s, and *PSS tree* "
+        "the same tree's summed proportional set size (a page shared by k processes counts 1/k in each: "
+        "the forked workers share the renderer's arrays copy-on-write, which summed RSS counts once per "
+        "process); the last three columns are the RSS sum "
         "while frames are rendered and encoded (first 10 % of the stage skipped), and its drift from "
         "the first to the last tenth of the stage.",
         "",
         md_table(["render", "wall s", "RTF", "peak RSS largest process MB", "peak RSS tree MB",
-                  "render-phase min MB", "render-phase max MB", "render-phase drift MB"], rows),
+                  "peak PSS tree MB", "render-phase min MB", "render-phase max MB", "render-phase drift MB"], rows),
         "",
         "Peak of the tree's summed RSS within each stage (MB; stage boundaries from the CLI's own "
         "`--json` stage times, so they are placed to within the 0.25-s sampling):",
