@@ -22,20 +22,12 @@ from bench.common import REPO, SAMPLE, SHARED_DATA, md_table, run_measured, time
 
 TITLE = "Speed (mesh renderer, CPU)"
 SIZES = (256, 512, 1024)
-# frames per size, timed in 5 turns against the reference; a turn of the fast path is one
-# frames() call, long enough (>= 30 frames) that the default forked workers are used
-FRAMES = {256: 300, 512: 250, 1024: 150}
+FRAMES = {256: 150, 512: 100, 1024: 50}
 ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                "NUMEXPR_NUM_THREADS", "SYNCHRORAMA_THREADS")}
 
 
 # -- workers (run in child processes) -------------------------------------------
-def _cpu_s() -> float:
-    """CPU seconds of this process and of its reaped children (the renderer's forked workers)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 def _fps_worker(threads: int, image: Path, sizes: list[int]) -> dict:
     """Frames per second of prepare-once, render-in-a-loop (no encoding).
 
@@ -51,12 +43,10 @@ def _fps_worker(threads: int, image: Path, sizes: list[int]) -> dict:
         cv2.setNumThreads(threads)
     from core.face.rig import load_rig
     from core.render.contact_sheet import demo_motion
-    from core.render.mesh import MeshRenderer, render_workers
+    from core.render.mesh import MeshRenderer, render_threads
 
     rig = load_rig(image)
-    mode, workers = render_workers()
-    out = {"cv2_threads": cv2.getNumThreads(), "render_threads": workers,
-           "render_mode": mode if workers > 1 else "one thread", "image": str(image),
+    out = {"cv2_threads": cv2.getNumThreads(), "render_threads": render_threads(), "image": str(image),
            "image_size": list(rig.size), "sizes": {}}
     for size in sizes:
         n = FRAMES.get(size, 100)
@@ -74,12 +64,12 @@ def _fps_worker(threads: int, image: Path, sizes: list[int]) -> dict:
         wall = cpu = crop_s = comp_s = ref_cpu = 0.0
         worst, speedups = 99.0, []
         for a, b in zip(edges[:-1], edges[1:]):
-            t0, c0 = time.perf_counter(), _cpu_s()
+            t0, c0 = time.perf_counter(), time.process_time()
             for j, f in enumerate(r.frames(motion, start=int(a), stop=int(b))):   # what a render does
                 fast[a + j] = f
             tf = time.perf_counter() - t0
-            wall, cpu = wall + tf, cpu + _cpu_s() - c0
-            c1, tr = _cpu_s(), 0.0
+            wall, cpu = wall + tf, cpu + time.process_time() - c0
+            c1, tr = time.process_time(), 0.0
             for i in range(a, b):        # the reference path, timed in its two parts
                 ta = time.perf_counter()
                 crop = r.render_crop(motion.weights[i], motion.head[i], motion.gaze[i])
@@ -89,7 +79,7 @@ def _fps_worker(threads: int, image: Path, sizes: list[int]) -> dict:
                 crop_s, comp_s, tr = crop_s + tb - ta, comp_s + tc - tb, tr + tc - ta
                 mse = float(np.mean((ref.astype(np.float64) - fast[i]) ** 2))
                 worst = min(worst, 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse))
-            ref_cpu += _cpu_s() - c1
+            ref_cpu += time.process_time() - c1
             speedups.append(tr / tf)
         out["sizes"][str(size)] = {"frames": n, "fps": n / wall, "ms_frame": 1000 * wall / n,
                                    "cpu_ms_frame": 1000 * cpu / n,
@@ -111,11 +101,11 @@ def _track_worker(tracks_path: Path, image: Path, size: int) -> dict:
     rig = load_rig(image)
     r = MeshRenderer(size=size)
     r.prepare(rig, size)
-    w0, c0 = time.perf_counter(), _cpu_s()
+    w0, c0 = time.perf_counter(), time.process_time()
     n = 0
     for _ in r.frames(tracks.motion):
         n += 1
-    wall, cpu = time.perf_counter() - w0, _cpu_s() - c0
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     return {"frames": n, "wall_s": wall, "cpu_s": cpu}
 
 
@@ -229,13 +219,12 @@ def run(out_dir: Path) -> dict:
         "differs), frames generated in a loop and discarded (no encoding), after 5 warm-up frames. "
         "*fps* is the renderer as a render uses it (`frames()`: the face's box warped at the work size, "
         f"the frame rebuilt at the output's resolution, {dt['render_threads']} frames at a time on "
-        f"\"default threads\", by {_mode_words(dt)}); *reference fps* is the straightforward path the fast one is tested against "
+        "\"default threads\"); *reference fps* is the straightforward path the fast one is tested against "
         "(`composite(render_crop())`: the whole crop warped, one frame at a time), split into its face crop "
         "and paste; the two run in turns over the same frames (5 chunks) and *fast / reference speed* is the "
         "median of the chunks' speed ratios, the figure a busy machine disturbs least; *PSNR* is the worst "
         "frame's PSNR between the two. "
-        "*CPU ms/frame* above *ms/frame* means a second thread or worker process was busy (the workers' "
-        "CPU time is counted: they exit at the end of each turn). *work size* is the face-crop "
+        "*CPU ms/frame* above *ms/frame* means a second thread was busy. *work size* is the face-crop "
         "resolution (`--size`). \"1 thread\" holds OpenCV, BLAS/OpenMP and the renderer to one thread; "
         f"\"default threads\" lets OpenCV use its pool ({dt['cv2_threads']} threads here).",
         "",
@@ -452,13 +441,6 @@ def first_render(work: Path) -> dict:
         "",
     ]
     return {"markdown": md, "figures": figures}
-
-
-def _mode_words(d: dict) -> str:
-    mode = d.get("render_mode", "threads")
-    if mode == "processes":
-        return "worker processes forked after prepare (core/render/forked.py)"
-    return "threads" if mode == "threads" else mode
 
 
 def _psnr_cell(d: dict) -> str:

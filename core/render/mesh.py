@@ -512,13 +512,9 @@ class MeshRenderer:
             frame[y0:y1, x0:x1][ys, xs] = (base + (p - base) * m + 0.5).astype(np.uint8)
         return frame
 
-    def _composite_detail(self, f: "_Frame", frame: np.ndarray | None = None) -> np.ndarray:
-        """The frame at output resolution from the portrait's crop and the synthesised parts
-        (written into ``frame`` when given: a worker process's shared slot)."""
-        if frame is None:
-            frame = self.base.copy()
-        else:
-            np.copyto(frame, self.base)
+    def _composite_detail(self, f: "_Frame") -> np.ndarray:
+        """The frame at output resolution from the portrait's crop and the synthesised parts."""
+        frame = self.base.copy()
         s = self.detail.scale
         side = self.side_o
         boxes = [b for b in (f.warp_box, f.synth_box) if b is not None]
@@ -571,16 +567,14 @@ class MeshRenderer:
                cancel: CancelToken | None = None) -> Iterator[np.ndarray]:
         """Output frames for motion frames [start, stop), as ``render_frame`` makes them.
 
-        On a 2-core Linux machine the frames are rendered by two worker
-        processes forked for the range (``forked.py``; one frame each, handed
-        out in order): threads spent much of the second core handing the GIL
-        back and forth. Measured on the shared 2-core machine (frames at 512,
-        in-process turns, load 3): 0.70x the wall and 0.75x the CPU time of
-        two threads. Ranges under MIN_FORK_FRAMES, and platforms without a
-        safe fork (logged), use ``render_threads()`` threads;
-        SYNCHRORAMA_RENDER_MODE=threads keeps to threads, SYNCHRORAMA_THREADS=1
-        to one thread. The frames are the same whichever renders them
-        (tests/render/test_fast_path.py, test_render_workers.py).
+        Frames are rendered on ``render_threads()`` threads (two on a 2-core
+        machine), one frame each, handed out in order: OpenCV and numpy
+        release the GIL for much of a frame. Measured on the shared 2-core
+        machine: the speed benchmark's frames at 512 px took 0.73-0.95 of one
+        thread's time (load 5 and 3; a render/composite split across the two
+        threads did no better), a whole 60-s job 0.86 of its wall time with
+        the encoder beside it. The frames are the same as one thread makes
+        (tests/render/test_fast_path.py); SYNCHRORAMA_THREADS=1 keeps to one.
         """
         if not self._prepared:
             raise RuntimeError("prepare() the renderer with a rig first")
@@ -590,59 +584,40 @@ class MeshRenderer:
     def _frames(self, motion: MotionTrack, start: int, stop: int | None, progress: Progress | None,
                 cancel: CancelToken | None) -> Iterator[np.ndarray]:
         stop = motion.n_frames if stop is None else min(stop, motion.n_frames)
-        mode, workers = render_workers()
-        if stop - start < 2 or workers < 2:
-            mode = "one"
-        elif mode == "processes" and stop - start < MIN_FORK_FRAMES:
-            mode = "threads"      # forking costs more than a few frames gain
-        _log_mode(mode, workers)
-        if cancel is not None:
-            cancel.check()
-        if mode == "one":
-            gen = (self.render_frame(motion.weights[i], motion.head[i], motion.gaze[i]) for i in range(start, stop))
-        elif mode == "processes":
-            from core.render.forked import forked_frames
-
-            def render_into(i: int, out: np.ndarray) -> None:
-                self._composite_detail(self._render(motion.weights[i], motion.head[i], motion.gaze[i],
-                                                    whole=False), out)
-
-            def after_fork() -> None:
-                import threading
-
-                self._shared = threading.Lock()   # a lock held by a thread the child did not inherit
-
-            gen = forked_frames(render_into, start, stop, (self.out_h, self.out_w, 3), workers, after_fork)
-        else:
-            gen = self._threaded(motion, start, stop, workers)
-        try:
-            for done, frame in enumerate(gen, 1):
+        if stop - start < 2 or render_threads() < 2:
+            for i in range(start, stop):
                 if cancel is not None:
                     cancel.check()
-                yield frame
+                yield self.render_frame(motion.weights[i], motion.head[i], motion.gaze[i])
                 if progress is not None:
-                    progress("render", done, stop - start)
-        finally:
-            close = getattr(gen, "close", None)
-            if close is not None:
-                close()
-
-    def _threaded(self, motion: MotionTrack, start: int, stop: int, threads: int) -> Iterator[np.ndarray]:
+                    progress("render", i + 1 - start, stop - start)
+            return
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
+        threads = render_threads()
         with ThreadPoolExecutor(threads, thread_name_prefix="mesh-render") as pool:
             pending: deque = deque()
+            done = start
             try:
                 for i in range(start, stop):
+                    if cancel is not None:
+                        cancel.check()
                     pending.append(pool.submit(self.render_frame, motion.weights[i], motion.head[i], motion.gaze[i]))
                     # one frame more in flight than threads: while the caller handles the
                     # frame it was given (the encoder's pipe), every thread still has one
                     if len(pending) <= threads:
                         continue
                     yield pending.popleft().result()
+                    done += 1
+                    if progress is not None:
+                        progress("render", done - start, stop - start)
                 while pending:
-                    yield pending.popleft().result()
+                    frame = pending.popleft().result()
+                    yield frame
+                    done += 1
+                    if progress is not None:
+                        progress("render", done - start, stop - start)
             finally:
                 for f in pending:
                     f.cancel()
@@ -663,50 +638,6 @@ def _one_blas_thread():
     except ImportError:      # an optional speed-up: frames are the same without it
         return contextlib.nullcontext()
     return threadpool_limits(1, user_api="blas")
-
-
-_LOGGED: set = set()
-
-
-def _log_mode(mode: str, workers: int) -> None:
-    """Say once per process how frames are rendered (and why not in processes)."""
-    import logging
-
-    key = (mode, workers)
-    if key in _LOGGED:
-        return
-    _LOGGED.add(key)
-    from core.render.forked import fork_usable
-
-    ok, why = fork_usable()
-    what = {"one": "one thread", "threads": f"{workers} threads",
-            "processes": f"{workers} forked worker processes"}[mode]
-    logging.getLogger(__name__).info("mesh renderer: frames on %s%s", what,
-                                     "" if ok or mode == "one" else f" ({why}: threads instead of processes)")
-
-
-def render_workers() -> tuple[str, int]:
-    """("processes" or "threads", how many) the mesh renderer renders frames on.
-
-    SYNCHRORAMA_RENDER_MODE=threads|processes picks (processes only where
-    ``forked.fork_usable``); SYNCHRORAMA_THREADS the count.
-    """
-    import os
-
-    from core.render.forked import fork_usable
-
-    n = render_threads()
-    mode = os.environ.get("SYNCHRORAMA_RENDER_MODE", "").strip().lower() or DEFAULT_MODE
-    if mode == "processes" and not fork_usable()[0]:
-        mode = "threads"
-    return ("threads" if mode != "processes" else "processes"), n
-
-
-# the default where fork is usable (see ``frames``); ranges shorter than
-# MIN_FORK_FRAMES render on threads (forking a job's process, about 600 MB,
-# and reaping its children cost about 25 ms wall and 35 ms CPU per range)
-DEFAULT_MODE = "processes"
-MIN_FORK_FRAMES = 16
 
 
 def render_threads() -> int:
