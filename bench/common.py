@@ -133,8 +133,8 @@ class Measured:
     tree_peak_mb: float         # sampled peak of the summed RSS of the whole tree
     series: list[tuple[float, float]] = field(default_factory=list)  # (seconds, tree MB)
     # sampled peak of the summed PSS (shared pages split among the processes that map
-    # them): what the tree costs the machine when render workers are forked from the
-    # renderer and share its arrays copy-on-write, which summed RSS counts once per process
+    # them): what the tree costs the machine when its processes share pages (forked
+    # children, shared libraries), which summed RSS counts once per process
     tree_peak_pss_mb: float = 0.0
 
     def json_line(self) -> dict:

@@ -95,10 +95,9 @@ def run(out_dir: Path) -> dict:
         "Sample portrait, work size 512, 25 fps, the sample narration repeated (and its script), "
         "`synchrorama render --no-cache` in a child process. *Largest process* is the kernel's peak "
         "RSS (VmHWM, read from /proc while it runs) of the biggest single process in the render's tree; *tree* is the summed RSS "
-        "of Python, its forked render workers and the ffmpeg encoder sampled every 0.25 s, and *PSS tree* "
-        "the same tree's summed proportional set size (a page shared by k processes counts 1/k in each: "
-        "the forked workers share the renderer's arrays copy-on-write, which summed RSS counts once per "
-        "process); the last three columns are the RSS sum "
+        "of Python and the ffmpeg encoder sampled every 0.25 s, and *PSS tree* the same tree's summed "
+        "proportional set size (a page shared by k processes counts 1/k in each, so shared pages count "
+        "once in the sum, where summed RSS counts them once per process); the last three columns are the RSS sum "
         "while frames are rendered and encoded (first 10 % of the stage skipped), and its drift from "
         "the first to the last tenth of the stage.",
         "",
