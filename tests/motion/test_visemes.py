@@ -77,7 +77,7 @@ def test_pauses_rest_the_mouth_and_reopen_before_speech():
     assert w["lip_close"][int(1.55 * FPS)] < 0.5 * w["lip_close"][mid]
 
 
-def test_a_breath_between_phrases_keeps_the_lips_apart():
+def test_a_short_silence_keeps_the_lips_apart():
     """A 0.3-s silence is a gap inside the phrase (KatieHill's lips part through hers); 1.2 s is a rest."""
     short = [Phone("AA", 0.0, 0.4, 0), Phone("SIL", 0.4, 0.7), Phone("AA", 0.7, 1.1, 1)]
     w, _ = frames(short, 30)
