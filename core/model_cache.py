@@ -16,12 +16,17 @@ import sys
 # modules whose ``release_models()`` drops the models they hold
 HOLDERS = ("core.face.rig", "core.face.segmentation", "core.face.expression", "core.face.identity",
            "core.speech.timing", "core.emotion.ser", "core.scene.encoder")
+# the ones only the analysis uses: a render lets these go once its tracks exist (the
+# renderer's own preparation, which may still be running, uses the face mesh, the
+# person mask and the identity embedder)
+ANALYSIS_HOLDERS = ("core.face.expression", "core.speech.timing", "core.emotion.ser", "core.scene.encoder")
 
 
-def release_models() -> list[str]:
-    """Drop every loaded model, collect, and hand freed heap back to the system; returns the modules asked."""
+def release_models(holders: tuple[str, ...] = HOLDERS) -> list[str]:
+    """Drop the loaded models of ``holders`` (all by default), collect, and hand freed
+    heap back to the system; returns the modules asked."""
     asked = []
-    for name in HOLDERS:
+    for name in holders:
         mod = sys.modules.get(name)
         if mod is not None:
             mod.release_models()

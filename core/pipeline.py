@@ -24,6 +24,7 @@ from core.io.audio import Audio, load_audio
 from core.io.checks import check_output
 from core.io.files import sha256_file
 from core.io.video import ExportSettings, Mp4Writer
+from core.model_cache import ANALYSIS_HOLDERS, release_models
 from core.progress import CancelToken, Progress, no_progress
 from core.render.base import RenderConditioning, make_renderer
 from core.scene.track import validate_segments
@@ -311,6 +312,10 @@ def render(req: RenderRequest, *, progress: Progress = no_progress,
                 e.stop()
             raise
         audio = req.audio
+        # the analysis's models are not needed for the frames: held through a long
+        # render they were most of the memory it gained in the alignment stage
+        # (docs/benchmarks.md, section 2)
+        release_models(ANALYSIS_HOLDERS)
     if req.save_tracks is not None:
         tracks.save(req.save_tracks)
     return render_tracks(rig, tracks, audio, req.output, renderer=req.renderer, size=req.size,
