@@ -163,17 +163,6 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def tree_memory_mb(pid: int) -> tuple[float, float]:
-    """(summed RSS, largest VmHWM) over ``pid`` and its descendants, from /proc.
-
-    The high-water mark is read here, while the tree runs, because a child's
-    rusage is no good: a child that the (large) test or bench process forks
-    carries the parent's high-water mark through exec.
-    """
-    rss, hwm, _ = tree_memory_full_mb(pid)
-    return rss, hwm
-
-
 def _tree_pids(pid: int) -> list[int]:
     kids = _children_map()
     out, todo = [], [pid]
@@ -184,11 +173,14 @@ def _tree_pids(pid: int) -> list[int]:
     return out
 
 
-def tree_memory_full_mb(pid: int) -> tuple[float, float, float]:
-    """(summed RSS, largest VmHWM, summed PSS) over ``pid`` and its descendants (MB).
+def tree_memory_mb(pid: int) -> tuple[float, float, float]:
+    """(summed RSS, largest VmHWM, summed PSS) over ``pid`` and its descendants (MB), from /proc.
 
-    PSS comes from /proc/PID/smaps_rollup (Linux 4.14+); where it cannot be
-    read a process counts with its RSS, so the sum never hides one.
+    The high-water mark is read here, while the tree runs, because a child's
+    rusage is no good: a child that the (large) test or bench process forks
+    carries the parent's high-water mark through exec. PSS comes from
+    /proc/PID/smaps_rollup (Linux 4.14+); where it cannot be read a process
+    counts with its RSS, so the sum never hides one.
     """
     rss = hwm = pss = 0
     for p in _tree_pids(pid):
@@ -226,7 +218,7 @@ def run_measured(cmd: list[str], *, env: dict | None = None, cwd: Path = REPO,
 
         def sample() -> None:
             while not done.is_set():
-                rss, peak, pss = tree_memory_full_mb(proc.pid)
+                rss, peak, pss = tree_memory_mb(proc.pid)
                 series.append((time.perf_counter() - t0, rss))
                 hwm[0] = max(hwm[0], peak)
                 pss_peak[0] = max(pss_peak[0], pss)
